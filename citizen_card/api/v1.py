@@ -1,0 +1,132 @@
+"""JSON API v1 for counter systems. Same services as the pages, bearer tokens."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from citizen_card.api.common import ApiError, api_staff, bearer_required, json_object
+from citizen_card.context import app_context
+from citizen_card.extensions import db
+from citizen_card.services import registry
+from citizen_card.services.errors import N_
+
+bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+
+PHOTO_TYPES = {"image/jpeg", "image/png"}
+
+
+def resident_json(record: registry.ResidentRecord) -> dict[str, Any]:
+    return {
+        "id": record.public_id,
+        **record.details.to_json(),
+        "printed_name": record.details.printed_name,
+        "evidence": list(record.evidence),
+        "has_photo": record.has_photo,
+        "created_at": record.resident.created_at.isoformat(),
+        "updated_at": record.resident.updated_at.isoformat(),
+    }
+
+
+@bp.get("/openapi.yaml")
+def openapi() -> Response:
+    text = resources.files("citizen_card.api").joinpath("openapi.yaml").read_text()
+    return Response(text, mimetype="application/yaml")
+
+
+@bp.post("/residents")
+@bearer_required("clerk")
+def create_resident() -> tuple[dict[str, Any], int]:
+    ctx = app_context()
+    body = json_object()
+    evidence = body.pop("evidence", None)
+    details = registry.validate_details(body, ctx.registry_policy, today=ctx.now().date())
+    resident = registry.register(
+        db.session,
+        details,
+        keys=ctx.registry_keys,
+        actor=api_staff(),
+        now=ctx.now(),
+        evidence=evidence,
+    )
+    db.session.commit()
+    return {"id": resident.public_id}, 201
+
+
+@bp.get("/residents")
+@bearer_required("clerk")
+def search_residents() -> dict[str, Any]:
+    query = request.args.get("q", "")
+    if not query.strip():
+        raise ApiError(400, "missing_query", N_("Give a name to search for in the q parameter."))
+    records = registry.search(db.session, query, keys=app_context().registry_keys)
+    return {"residents": [{"id": r.public_id, **r.details.to_json()} for r in records]}
+
+
+@bp.get("/residents/<public_id>")
+@bearer_required("clerk")
+def get_resident(public_id: str) -> dict[str, Any]:
+    ctx = app_context()
+    record = registry.view(
+        db.session, public_id, keys=ctx.registry_keys, actor=api_staff(), now=ctx.now()
+    )
+    db.session.commit()
+    return resident_json(record)
+
+
+@bp.patch("/residents/<public_id>")
+@bearer_required("clerk")
+def update_resident(public_id: str) -> dict[str, Any]:
+    ctx = app_context()
+    resident = registry.get(db.session, public_id)
+    registry.update(
+        db.session,
+        resident,
+        json_object(),
+        keys=ctx.registry_keys,
+        policy=ctx.registry_policy,
+        actor=api_staff(),
+        now=ctx.now(),
+    )
+    db.session.commit()
+    record = registry.ResidentRecord(
+        resident,
+        registry.open_details(resident, ctx.registry_keys),
+        tuple(sorted({e.kind for e in resident.evidence})),
+    )
+    return resident_json(record)
+
+
+@bp.delete("/residents/<public_id>")
+@bearer_required("clerk")
+def delete_resident(public_id: str) -> tuple[str, int]:
+    resident = registry.get(db.session, public_id)
+    registry.erase(
+        db.session, resident, actor=api_staff(), now=app_context().now(), reason="request"
+    )
+    db.session.commit()
+    return "", 204
+
+
+@bp.put("/residents/<public_id>/photo")
+@bearer_required("clerk")
+def put_photo(public_id: str) -> tuple[str, int]:
+    ctx = app_context()
+    if request.mimetype not in PHOTO_TYPES:
+        raise ApiError(
+            415, "unsupported_media_type", N_("Send the photo as image/jpeg or image/png.")
+        )
+    resident = registry.get(db.session, public_id)
+    registry.set_photo(
+        db.session,
+        resident,
+        request.get_data(cache=False),
+        keys=ctx.registry_keys,
+        policy=ctx.registry_policy,
+        actor=api_staff(),
+        now=ctx.now(),
+    )
+    db.session.commit()
+    return "", 204

@@ -1,0 +1,166 @@
+"""The ``citizen-card`` command."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from flask import Flask
+from sqlalchemy import func, inspect, select
+
+from citizen_card import create_app
+from citizen_card.config import ConfigError
+from citizen_card.context import app_context
+from citizen_card.extensions import db
+from citizen_card.instance import ensure_instance
+from citizen_card.models import Staff
+from citizen_card.paths import MIGRATIONS, instance_path_from_env
+from citizen_card.services import accounts
+from citizen_card.services.errors import DomainError
+
+
+def _app() -> Flask:
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def upgrade_database(app: Flask) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+
+
+@click.group()
+def main() -> None:
+    """Local citizenship cards: issue, print and verify."""
+
+
+@main.command()
+def init() -> None:
+    """Create the instance (secrets, database, first signing key and admin)."""
+    path = instance_path_from_env()
+    files = ensure_instance(path)
+    app = _app()
+    with app.app_context():
+        had_tables = inspect(db.engine).has_table("alembic_version")
+    upgrade_database(app)
+    changed = files.created or not had_tables
+    with app.app_context():
+        ctx = app_context()
+        from citizen_card.services import keyring
+
+        if keyring.ensure_signing_key(db.session, ctx.settings, now=ctx.now()):
+            changed = True
+        if db.session.scalar(select(func.count(Staff.id))) == 0:
+            password = accounts.generate_password()
+            accounts.create_staff(
+                db.session,
+                username="admin",
+                role="admin",
+                password=password,
+                policy=ctx.password_policy,
+                now=ctx.now(),
+                actor=None,
+            )
+            changed = True
+            click.echo("Created the first admin account.")
+            click.echo("  user name: admin")
+            click.echo(f"  one-time password: {password}")
+            click.echo("  (you will choose your own password at the first login)")
+        db.session.commit()
+    if changed:
+        click.echo(f"Instance ready in {path}")
+    else:
+        click.echo(f"Instance in {path} is already set up; nothing changed.")
+
+
+@main.command("create-staff")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "clerk", "auditor"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_staff(name: str, role: str, password_stdin: bool) -> None:
+    """Create a staff account; prints a one-time password unless one comes on stdin."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else accounts.generate_password()
+    app = _app()
+    with app.app_context():
+        ctx = app_context()
+        try:
+            accounts.create_staff(
+                db.session,
+                username=name,
+                role=role,
+                password=password,
+                policy=ctx.password_policy,
+                now=ctx.now(),
+                actor=None,
+                must_change_password=not password_stdin,
+            )
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        db.session.commit()
+    if password_stdin:
+        click.echo(f"Created {role} account {name}.")
+    else:
+        click.echo(f"Created {role} account {name}. One-time password: {password}")
+
+
+@main.command("create-token")
+@click.argument("name")
+def create_token(name: str) -> None:
+    """Print a new API bearer token for a staff account."""
+    app = _app()
+    with app.app_context():
+        ctx = app_context()
+        try:
+            staff = accounts.get_staff_by_username(db.session, name)
+            token = accounts.create_api_token(db.session, staff, now=ctx.now(), actor=None)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        db.session.commit()
+    click.echo(token)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the service with gunicorn, a production WSGI server."""
+    from gunicorn.app.base import BaseApplication
+
+    app = _app()
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options: dict[str, Any] = {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                # Access log format without query strings: nothing personal in the logs.
+                "accesslog": "-",
+                "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+                "forwarded_allow_ips": "127.0.0.1",
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return app
+
+    click.echo(f"Serving on http://{host}:{port}")
+    Server().run()
+
+
+@main.command()
+def demo() -> None:
+    """Fill the database with demo staff and residents (for trying the service)."""
+    from citizen_card.demo import fill_demo
+
+    app = _app()
+    with app.app_context():
+        for line in fill_demo(db.session, app_context()):
+            click.echo(line)
+        db.session.commit()

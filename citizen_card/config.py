@@ -1,0 +1,176 @@
+"""Settings: defaults < instance/config.py < CITIZEN_CARD_* environment variables.
+
+Secrets have no defaults. ``citizen-card init`` generates them into the instance folder;
+anything missing or malformed stops start-up with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import runpy
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "CITIZEN_CARD_"
+SECRET_NAMES = ("SECRET_KEY", "MASTER_KEY", "BLIND_INDEX_KEY")
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says why and how to fix it."""
+
+
+def _decode_key(name: str, value: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigError(f"{name} is not valid base64url: {exc}") from exc
+    if len(raw) != 32:
+        raise ConfigError(f"{name} must hold 32 bytes (base64url), it holds {len(raw)}")
+    return raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment, validated once."""
+
+    instance_path: Path
+    secret_key: bytes
+    master_key: bytes
+    blind_index_key: bytes
+    database_url: str
+    ratelimit_storage_uri: str = "memory://"
+    issuer_id: str = "CITY"
+    issuer_name: str = "City"
+    verify_base_url: str = "http://127.0.0.1:5000"
+    card_title: str = "Local citizenship card"
+    card_validity_days: int = 5 * 365
+    collect_date_of_birth: bool = True
+    collect_gender: bool = False
+    require_totp_for_clerks: bool = False
+    retention_months: int = 24
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 10
+    secure_cookies: bool = False
+    # argon2id cost: RFC 9106's second recommended option; tests lower it by config.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    languages: tuple[str, ...] = ("en", "fr")
+    default_language: str = "en"
+    max_photo_bytes: int = 8 * 1024 * 1024
+    testing: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def flask_config(self) -> dict[str, Any]:
+        cookie_prefix = "__Host-" if self.secure_cookies else ""
+        return {
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "RATELIMIT_KEY_PREFIX": "citizen-card",
+            "SESSION_COOKIE_NAME": f"{cookie_prefix}session",
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.secure_cookies,
+            "REMEMBER_COOKIE_DURATION": 0,
+            "WTF_CSRF_TIME_LIMIT": None,
+            "MAX_CONTENT_LENGTH": self.max_photo_bytes + 64 * 1024,
+            "BABEL_DEFAULT_LOCALE": self.default_language,
+            "TESTING": self.testing,
+            "WTF_CSRF_ENABLED": True,
+            **self.extra,
+        }
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # Several counter threads write at once; wait for the lock instead of failing.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+_BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False}
+_BOOL.update({"no": False, "off": False})
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    if not isinstance(value, str) or isinstance(default, str):
+        return value
+    if isinstance(default, bool):
+        if value.lower() not in _BOOL:
+            raise ConfigError(f"{name} must be true or false, not {value!r}")
+        return _BOOL[value.lower()]
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be a whole number, not {value!r}") from exc
+    if isinstance(default, tuple):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def read_instance_config(instance_path: Path) -> dict[str, Any]:
+    """The UPPERCASE names of instance/config.py, or nothing when it does not exist."""
+    path = instance_path / "config.py"
+    if not path.exists():
+        return {}
+    values = runpy.run_path(str(path))
+    return {key: value for key, value in values.items() if key.isupper()}
+
+
+def load_settings(instance_path: str | Path, **overrides: Any) -> Settings:
+    """Read and validate the settings for one instance folder.
+
+    :raises ConfigError: a secret is missing or malformed, or a value has the wrong type.
+    """
+    instance = Path(instance_path)
+    raw: dict[str, Any] = read_instance_config(instance)
+    for key, value in os.environ.items():
+        if key.startswith(ENV_PREFIX) and key != ENV_PREFIX + "INSTANCE":
+            raw[key[len(ENV_PREFIX) :]] = value
+    raw.update({key.upper(): value for key, value in overrides.items()})
+
+    missing = [name for name in SECRET_NAMES if not raw.get(name)]
+    if missing:
+        raise ConfigError(
+            f"missing secret(s) {', '.join(missing)} in {instance / 'config.py'} or the "
+            f"environment ({', '.join(ENV_PREFIX + m for m in missing)}); "
+            "run `citizen-card init` to create an instance"
+        )
+    defaults = Settings(
+        instance_path=instance,
+        secret_key=b"",
+        master_key=b"",
+        blind_index_key=b"",
+        database_url="",
+    )
+    database_url = str(
+        raw.get("DATABASE_URL") or f"sqlite:///{(instance / 'citizen-card.sqlite3')}"
+    )
+    if database_url.startswith(("postgresql://", "postgres://")):
+        # Plain libpq URLs name no driver; psycopg 3 is the one installed.
+        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+    values: dict[str, Any] = {
+        "secret_key": _decode_key("SECRET_KEY", str(raw["SECRET_KEY"])),
+        "master_key": _decode_key("MASTER_KEY", str(raw["MASTER_KEY"])),
+        "blind_index_key": _decode_key("BLIND_INDEX_KEY", str(raw["BLIND_INDEX_KEY"])),
+        "database_url": database_url,
+    }
+    known = {f.name for f in fields(Settings)} - {"instance_path", "extra"}
+    for f in fields(Settings):
+        if f.name in values or f.name not in known:
+            continue
+        if f.name.upper() in raw:
+            values[f.name] = _coerce(f.name.upper(), raw[f.name.upper()], getattr(defaults, f.name))
+    extra = raw.get("FLASK_EXTRA") or {}
+    if not isinstance(extra, dict):
+        raise ConfigError("FLASK_EXTRA must be a dict")
+    settings = replace(defaults, **values, extra=extra)
+    if settings.card_validity_days < 1:
+        raise ConfigError("CARD_VALIDITY_DAYS must be at least 1")
+    return settings

@@ -1,0 +1,57 @@
+"""Per-app objects the views hand to services: settings, keys, policies, the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask, current_app
+
+from citizen_card.config import Settings
+from citizen_card.services.accounts import PasswordPolicy, SessionTimeouts
+from citizen_card.services.registry import RegistryKeys, RegistryPolicy
+
+EXTENSION_KEY = "citizen_card"
+
+
+@dataclass(frozen=True)
+class AppContext:
+    settings: Settings
+
+    @property
+    def registry_keys(self) -> RegistryKeys:
+        return RegistryKeys(self.settings.master_key, self.settings.blind_index_key)
+
+    @property
+    def registry_policy(self) -> RegistryPolicy:
+        return RegistryPolicy(
+            collect_date_of_birth=self.settings.collect_date_of_birth,
+            collect_gender=self.settings.collect_gender,
+            max_photo_bytes=self.settings.max_photo_bytes,
+        )
+
+    @property
+    def password_policy(self) -> PasswordPolicy:
+        return PasswordPolicy(self.settings.argon2_time_cost, self.settings.argon2_memory_kib)
+
+    @property
+    def session_timeouts(self) -> SessionTimeouts:
+        return SessionTimeouts(
+            idle=timedelta(minutes=self.settings.session_idle_minutes),
+            absolute=timedelta(hours=self.settings.session_absolute_hours),
+        )
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def install(app: Flask, settings: Settings) -> AppContext:
+    ctx = AppContext(settings)
+    app.extensions[EXTENSION_KEY] = ctx
+    return ctx
+
+
+def app_context() -> AppContext:
+    ctx = current_app.extensions[EXTENSION_KEY]
+    assert isinstance(ctx, AppContext)  # noqa: S101 — installed by the factory
+    return ctx

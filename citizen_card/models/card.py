@@ -1,0 +1,77 @@
+"""Cards and the status lists their revocation state is published in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from citizen_card.extensions import db
+from citizen_card.models.resident import Resident
+from citizen_card.models.types import UTCDateTime
+
+CARD_STATUSES = ("active", "suspended", "revoked")
+# A resident holds at most one card in these states; the partial unique index below makes
+# that a property of the database, not of the code that happens to be careful.
+CURRENT_STATUSES = ("active", "suspended")
+
+
+class StatusList(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "status_list"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    size: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Card(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "card"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'suspended', 'revoked')", name="status"),
+        CheckConstraint("expires_at > issued_at", name="validity"),
+        UniqueConstraint("status_list_id", "status_index", name="uq_card_status_entry"),
+        Index(
+            "uq_card_one_current_per_resident",
+            "resident_id",
+            unique=True,
+            sqlite_where=text("status IN ('active', 'suspended')"),
+            postgresql_where=text("status IN ('active', 'suspended')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(12), unique=True)
+    # NULL once the resident is erased: the card row stays only so its revocation stays
+    # published in the status list.
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("resident.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    revocation_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    kid: Mapped[str] = mapped_column(String(16))
+    status_list_id: Mapped[int] = mapped_column(ForeignKey("status_list.id"))
+    status_index: Mapped[int]
+    issued_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL"), default=None
+    )
+    # The QR text is kept sealed under the resident's key: the PDF can be re-rendered
+    # without re-signing, and erasure shreds it with the rest.
+    qr_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    download_code_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+    download_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    download_code_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    resident: Mapped[Resident | None] = relationship()

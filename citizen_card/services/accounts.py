@@ -1,0 +1,356 @@
+"""Staff accounts: passwords, server-side sessions, API tokens."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from citizen_card.models import ApiToken, Staff, StaffSession
+from citizen_card.models.staff import ROLES
+from citizen_card.services import audit
+from citizen_card.services.errors import N_, Conflict, NotFound, ValidationFailed
+from citizen_card.services.privacy import hash_secret
+
+MIN_PASSWORD = 12
+MAX_PASSWORD = 128
+USERNAME_MAX = 64
+# A hash to verify against when the username is unknown, so both cases cost the same.
+_DUMMY_PASSWORD = "unknown-account-placeholder"  # noqa: S105 — not a credential, see above
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    time_cost: int
+    memory_kib: int
+
+    def hasher(self) -> PasswordHasher:
+        return _hasher(self.time_cost, self.memory_kib)
+
+
+@cache
+def _hasher(time_cost: int, memory_kib: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    data = resources.files("citizen_card.data").joinpath("common-passwords.txt.gz").read_bytes()
+    return frozenset(gzip.decompress(data).decode().split())
+
+
+class AuthenticationFailed(Exception):
+    """Wrong username or password, or a disabled account: one answer for all three."""
+
+
+def check_password_rules(password: str) -> str:
+    """Return the password normalised (NFKC) or say what is wrong with it.
+
+    NIST SP 800-63B: length and a block list, no composition rules.
+
+    :raises ValidationFailed: ``password_too_short``, ``password_too_long``,
+        ``password_common``.
+    """
+    normalised = unicodedata.normalize("NFKC", password)
+    if len(normalised) < MIN_PASSWORD:
+        raise ValidationFailed(
+            N_("The password must have at least %(count)d characters."),
+            "password_too_short",
+            "password",
+            count=MIN_PASSWORD,
+        )
+    if len(normalised) > MAX_PASSWORD:
+        raise ValidationFailed(
+            N_("The password must have at most %(count)d characters."),
+            "password_too_long",
+            "password",
+            count=MAX_PASSWORD,
+        )
+    if normalised.casefold() in common_passwords():
+        raise ValidationFailed(
+            N_("This password is too common; choose another."), "password_common", "password"
+        )
+    return normalised
+
+
+def generate_password() -> str:
+    # 16 characters of base32-like text: ~80 bits, easy to type once.
+    alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
+
+
+def _validate_username(username: str) -> str:
+    username = unicodedata.normalize("NFKC", username).strip()
+    if not username or len(username) > USERNAME_MAX or any(c.isspace() for c in username):
+        raise ValidationFailed(
+            N_("The user name must be 1 to 64 characters without spaces."), "invalid", "username"
+        )
+    return username
+
+
+def create_staff(
+    session: Session,
+    *,
+    username: str,
+    role: str,
+    password: str,
+    policy: PasswordPolicy,
+    now: datetime,
+    actor: Staff | None,
+    must_change_password: bool = True,
+) -> Staff:
+    """Create a staff account.
+
+    :raises ValidationFailed: bad user name, role or password.
+    :raises Conflict: ``username_taken``.
+    """
+    username = _validate_username(username)
+    if role not in ROLES:
+        raise ValidationFailed(
+            N_("The role must be one of %(roles)s."), "invalid", "role", roles=", ".join(ROLES)
+        )
+    password = check_password_rules(password)
+    if session.execute(select(Staff.id).where(Staff.username == username)).first():
+        raise Conflict(N_("This user name is taken."), "username_taken")
+    staff = Staff(
+        username=username,
+        role=role,
+        password_hash=policy.hasher().hash(password),
+        must_change_password=must_change_password,
+        active=True,
+        created_at=now,
+        password_changed_at=now,
+    )
+    session.add(staff)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="staff.create",
+        target_type="staff",
+        target_ref=staff.id,
+        now=now,
+        detail={"role": role},
+    )
+    return staff
+
+
+def authenticate(
+    session: Session, *, username: str, password: str, policy: PasswordPolicy
+) -> Staff:
+    """Check a username and password.
+
+    :raises AuthenticationFailed: whatever the cause, with the same message and cost.
+    """
+    hasher = policy.hasher()
+    staff = session.execute(
+        select(Staff).where(Staff.username == unicodedata.normalize("NFKC", username).strip())
+    ).scalar_one_or_none()
+    candidate = unicodedata.normalize("NFKC", password)[: MAX_PASSWORD * 4]
+    if staff is None:
+        with contextlib.suppress(VerificationError):
+            hasher.verify(_dummy_hash(policy), candidate)
+        raise AuthenticationFailed
+    try:
+        hasher.verify(staff.password_hash, candidate)
+    except (VerificationError, InvalidHashError) as exc:
+        raise AuthenticationFailed from exc
+    if not staff.active:
+        raise AuthenticationFailed
+    if hasher.check_needs_rehash(staff.password_hash):
+        staff.password_hash = hasher.hash(candidate)
+    return staff
+
+
+@cache
+def _dummy_hash_for(time_cost: int, memory_kib: int) -> str:
+    return _hasher(time_cost, memory_kib).hash(_DUMMY_PASSWORD)
+
+
+def _dummy_hash(policy: PasswordPolicy) -> str:
+    return _dummy_hash_for(policy.time_cost, policy.memory_kib)
+
+
+def verify_password(staff: Staff, password: str, policy: PasswordPolicy) -> bool:
+    try:
+        return policy.hasher().verify(staff.password_hash, unicodedata.normalize("NFKC", password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def set_password(
+    session: Session,
+    staff: Staff,
+    *,
+    password: str,
+    policy: PasswordPolicy,
+    now: datetime,
+    actor: Staff | None,
+    must_change: bool = False,
+) -> None:
+    """Set a new password and end every other session of the account."""
+    password = check_password_rules(password)
+    staff.password_hash = policy.hasher().hash(password)
+    staff.password_changed_at = now
+    staff.must_change_password = must_change
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="staff.password_reset" if must_change else "staff.password_change",
+        target_type="staff",
+        target_ref=staff.id,
+        now=now,
+    )
+
+
+def set_active(
+    session: Session, staff: Staff, *, active: bool, now: datetime, actor: Staff
+) -> None:
+    """Enable or disable an account; disabling ends all its sessions and API tokens."""
+    if staff.id == actor.id and not active:
+        raise ValidationFailed(N_("You cannot disable your own account."), "cannot_disable_self")
+    staff.active = active
+    if not active:
+        end_all_sessions(session, staff)
+        session.execute(
+            ApiToken.__table__.update()
+            .where(ApiToken.staff_id == staff.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="staff.enable" if active else "staff.disable",
+        target_type="staff",
+        target_ref=staff.id,
+        now=now,
+    )
+
+
+def get_staff(session: Session, staff_id: int) -> Staff:
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound(N_("No such staff account."), "staff_not_found")
+    return staff
+
+
+def get_staff_by_username(session: Session, username: str) -> Staff:
+    staff = session.execute(select(Staff).where(Staff.username == username)).scalar_one_or_none()
+    if staff is None:
+        raise NotFound(N_(N_("No such staff account.")), "staff_not_found")
+    return staff
+
+
+# --- sessions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionTimeouts:
+    idle: timedelta
+    absolute: timedelta
+
+
+def start_session(session: Session, staff: Staff, *, now: datetime) -> str:
+    """Create a server-side session; the returned id goes in the cookie."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        StaffSession(
+            token_hash=hash_secret(token),
+            staff_id=staff.id,
+            created_at=now,
+            last_seen_at=now,
+            reauthenticated_at=now,
+        )
+    )
+    audit.record(
+        session, actor=staff, action="auth.login", target_type="staff", target_ref=staff.id, now=now
+    )
+    return token
+
+
+def resume_session(
+    session: Session, token: str, *, now: datetime, timeouts: SessionTimeouts
+) -> StaffSession | None:
+    """The live session for a cookie value, or None when it ended or timed out."""
+    row = session.execute(
+        select(StaffSession).where(StaffSession.token_hash == hash_secret(token))
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    if (
+        not row.staff.active
+        or now - row.last_seen_at > timeouts.idle
+        or now - row.created_at > timeouts.absolute
+    ):
+        session.delete(row)
+        return None
+    # Writing on every request would serialise SQLite; a minute's precision is plenty.
+    if now - row.last_seen_at > timedelta(seconds=60):
+        row.last_seen_at = now
+    return row
+
+
+def end_session(session: Session, token: str, *, now: datetime) -> None:
+    row = session.execute(
+        select(StaffSession).where(StaffSession.token_hash == hash_secret(token))
+    ).scalar_one_or_none()
+    if row is not None:
+        audit.record(
+            session,
+            actor=row.staff,
+            action="auth.logout",
+            target_type="staff",
+            target_ref=row.staff_id,
+            now=now,
+        )
+        session.delete(row)
+
+
+def end_all_sessions(session: Session, staff: Staff) -> None:
+    session.execute(delete(StaffSession).where(StaffSession.staff_id == staff.id))
+
+
+# --- API tokens -------------------------------------------------------------------------
+
+TOKEN_PREFIX = "cc_"  # noqa: S105 — a public prefix that makes leaked tokens greppable
+
+
+def create_api_token(session: Session, staff: Staff, *, now: datetime, actor: Staff | None) -> str:
+    if not staff.active:
+        raise ValidationFailed(N_("The account is disabled."), "staff_disabled")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(token_hash=hash_secret(token), staff_id=staff.id, created_at=now)
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="staff.token_create",
+        target_type="staff",
+        target_ref=staff.id,
+        now=now,
+        detail={"token_id": row.id},
+    )
+    return token
+
+
+def staff_for_token(session: Session, token: str) -> Staff | None:
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
+        return None
+    row = session.execute(
+        select(ApiToken).where(ApiToken.token_hash == hash_secret(token))
+    ).scalar_one_or_none()
+    if row is None or row.revoked_at is not None or not row.staff.active:
+        return None
+    return row.staff

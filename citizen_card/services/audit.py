@@ -1,0 +1,106 @@
+"""Append-only, hash-chained audit events.
+
+Each event's hash covers the previous hash and the event's own fields, so editing,
+deleting, reordering or truncating events breaks the chain at a point
+:func:`verify_chain` names. Events hold ids and codes, never personal data, so they
+outlive an erasure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from citizen_card.models import AuditEvent, AuditHead, Staff
+
+GENESIS = b"\x00" * 32
+SYSTEM_ACTOR = "system"
+
+
+def _event_digest(prev_hash: bytes, event: AuditEvent) -> bytes:
+    body = json.dumps(
+        {
+            "seq": event.seq,
+            "at": event.at.isoformat(timespec="microseconds"),
+            "actor": event.actor_ref,
+            "action": event.action,
+            "target_type": event.target_type,
+            "target": event.target_ref,
+            "detail": event.detail,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    ).encode()
+    return hashlib.sha256(prev_hash + body).digest()
+
+
+def record(
+    session: Session,
+    *,
+    actor: Staff | None,
+    action: str,
+    target_type: str,
+    target_ref: str | int,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction (it commits or rolls back with it)."""
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+    event = AuditEvent(
+        seq=head.seq + 1,
+        at=now,
+        actor_id=actor.id if actor is not None else None,
+        actor_ref=f"staff:{actor.id}" if actor is not None else SYSTEM_ACTOR,
+        action=action,
+        target_type=target_type,
+        target_ref=str(target_ref),
+        detail=json.dumps(detail or {}, sort_keys=True, separators=(",", ":")),
+        prev_hash=head.hash,
+        hash=b"",
+    )
+    event.hash = _event_digest(head.hash, event)
+    head.seq, head.hash = event.seq, event.hash
+    session.add(event)
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    events: int
+    head: bytes
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Walk the whole chain and report the first event that does not fit."""
+    prev = GENESIS
+    expected_seq = 1
+    count = 0
+    for event in session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars():
+        if event.seq != expected_seq:
+            return ChainReport(False, count, prev, expected_seq, "missing or reordered event")
+        if event.prev_hash != prev:
+            return ChainReport(False, count, prev, event.seq, "does not follow the previous event")
+        if _event_digest(prev, event) != event.hash:
+            return ChainReport(False, count, prev, event.seq, "contents were changed")
+        prev = event.hash
+        expected_seq += 1
+        count += 1
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.seq != count or head.hash != prev):
+        return ChainReport(False, count, prev, count + 1, "events after this point were removed")
+    return ChainReport(True, count, prev)

@@ -1,0 +1,477 @@
+"""Register, find, read, edit and erase residents.
+
+Personal fields never touch the database in clear: they are sealed with the resident's
+own data key (see :mod:`citizen_card.services.privacy`), and names are searchable only
+through blind indexes.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from citizen_card.models import Card, Evidence, Resident, ResidentNameToken, Staff
+from citizen_card.models.resident import EVIDENCE_KINDS
+from citizen_card.services import audit, privacy
+from citizen_card.services.errors import N_, ResidentNotFound, ValidationFailed
+from citizen_card.services.photos import normalise_photo
+
+NAME_MAX = 100
+CONTACT_MAX = 200
+GENDERS = ("F", "M", "X")
+SEARCH_LIMIT = 50
+FIELD_LABELS = {
+    "given_names": N_("Given names"),
+    "family_names": N_("Family names"),
+    "latin_name": N_("Latin form of the names"),
+    "used_name": N_("Used name"),
+    "date_of_birth": N_("Date of birth"),
+    "contact": N_("Contact"),
+}
+
+
+@dataclass(frozen=True)
+class RegistryKeys:
+    master_key: bytes
+    blind_index_key: bytes
+
+
+@dataclass(frozen=True)
+class RegistryPolicy:
+    collect_date_of_birth: bool = True
+    collect_gender: bool = False
+    max_photo_bytes: int = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ResidentDetails:
+    """The personal data of one resident, in clear, as the counter sees it."""
+
+    given_names: str
+    family_names: str
+    latin_name: str | None = None
+    used_name: str | None = None
+    date_of_birth: date | None = None
+    gender: str | None = None
+    contact: str | None = None
+
+    @property
+    def printed_name(self) -> str:
+        """The name as written, as printed on the card and signed in its QR code."""
+        return f"{self.given_names} {self.family_names}".strip()
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["date_of_birth"] = self.date_of_birth.isoformat() if self.date_of_birth else None
+        return data
+
+
+@dataclass(frozen=True)
+class ResidentRecord:
+    """A resident with its details opened; what views and the API show."""
+
+    resident: Resident
+    details: ResidentDetails
+    evidence: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def public_id(self) -> str:
+        return self.resident.public_id
+
+    @property
+    def has_photo(self) -> bool:
+        return self.resident.photo_sealed is not None
+
+
+def is_latin(text: str) -> bool:
+    """True when every letter of ``text`` is in the Latin script."""
+    for ch in text:
+        if ch.isalpha() and not unicodedata.name(ch, "").startswith("LATIN"):
+            return False
+    return True
+
+
+def _clean_text(value: Any, name: str, *, required: bool, limit: int) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValidationFailed(
+                N_("The field %(label)s is required."), "required", name, label=FIELD_LABELS[name]
+            )
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed(
+            N_("The field %(label)s must be text."), "invalid", name, label=FIELD_LABELS[name]
+        )
+    text = unicodedata.normalize("NFC", " ".join(value.split()))
+    if len(text) > limit:
+        raise ValidationFailed(
+            N_("The field %(label)s has more than %(count)d characters."),
+            "too_long",
+            name,
+            label=FIELD_LABELS[name],
+            count=limit,
+        )
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") for ch in text):
+        raise ValidationFailed(
+            N_("The field %(label)s holds characters that cannot be printed."),
+            "invalid",
+            name,
+            label=FIELD_LABELS[name],
+        )
+    return text
+
+
+def _clean_date(value: Any, name: str, today: date) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValidationFailed(
+                N_("The field %(label)s must be a date (YYYY-MM-DD)."),
+                "invalid",
+                name,
+                label=FIELD_LABELS[name],
+            ) from exc
+    else:
+        raise ValidationFailed(
+            N_("The field %(label)s must be a date (YYYY-MM-DD)."),
+            "invalid",
+            name,
+            label=FIELD_LABELS[name],
+        )
+    if parsed > today or parsed.year < 1900:
+        raise ValidationFailed(
+            N_("The field %(label)s is not a plausible date of birth."),
+            "invalid",
+            name,
+            label=FIELD_LABELS[name],
+        )
+    return parsed
+
+
+def validate_details(
+    raw: dict[str, Any], policy: RegistryPolicy, *, today: date
+) -> ResidentDetails:
+    """Turn submitted values into details, or say which field is wrong.
+
+    :raises ValidationFailed: with ``field`` set to the offending field.
+    """
+    unknown = set(raw) - {f for f in ResidentDetails.__dataclass_fields__}
+    if unknown:
+        raise ValidationFailed(
+            N_("Unknown field(s): %(fields)s."), "unknown_field", fields=", ".join(sorted(unknown))
+        )
+    given = _clean_text(raw.get("given_names"), "given_names", required=True, limit=NAME_MAX)
+    family = _clean_text(raw.get("family_names"), "family_names", required=True, limit=NAME_MAX)
+    assert given is not None and family is not None  # noqa: S101 — required=True above
+    latin = _clean_text(raw.get("latin_name"), "latin_name", required=False, limit=2 * NAME_MAX)
+    if not is_latin(given + family):
+        if latin is None:
+            raise ValidationFailed(
+                N_("The names are not in the Latin script: give their Latin form too."),
+                "required",
+                "latin_name",
+            )
+        if not is_latin(latin):
+            raise ValidationFailed(
+                N_("The Latin form must use Latin letters."), "invalid", "latin_name"
+            )
+    else:
+        latin = None
+    dob = _clean_date(raw.get("date_of_birth"), "date_of_birth", today)
+    if dob is not None and not policy.collect_date_of_birth:
+        raise ValidationFailed(
+            N_("This city does not record dates of birth."), "not_collected", "date_of_birth"
+        )
+    gender = raw.get("gender") or None
+    if gender is not None:
+        if not policy.collect_gender:
+            raise ValidationFailed(
+                N_("This city does not record gender."), "not_collected", "gender"
+            )
+        if gender not in GENDERS:
+            raise ValidationFailed(N_("Gender must be F, M or X."), "invalid", "gender")
+    return ResidentDetails(
+        given_names=given,
+        family_names=family,
+        latin_name=latin,
+        used_name=_clean_text(raw.get("used_name"), "used_name", required=False, limit=NAME_MAX),
+        date_of_birth=dob,
+        gender=gender,
+        contact=_clean_text(raw.get("contact"), "contact", required=False, limit=CONTACT_MAX),
+    )
+
+
+def _aad(resident: Resident, purpose: str) -> bytes:
+    return f"{purpose}:{resident.public_id}".encode()
+
+
+def data_key(resident: Resident, keys: RegistryKeys) -> bytes:
+    return privacy.unwrap_data_key(keys.master_key, resident.data_key_wrapped, resident.public_id)
+
+
+def _seal_details(resident: Resident, details: ResidentDetails, key: bytes) -> None:
+    payload = json.dumps(details.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
+    resident.sealed = privacy.seal(key, payload, _aad(resident, "details"))
+
+
+def _index_names(
+    session: Session, resident: Resident, details: ResidentDetails, keys: RegistryKeys
+) -> None:
+    names = [details.given_names, details.family_names]
+    names += [n for n in (details.latin_name, details.used_name) if n]
+    resident.name_tokens = [
+        ResidentNameToken(digest=digest)
+        for digest in privacy.index_digests(keys.blind_index_key, names)
+    ]
+
+
+def open_details(resident: Resident, keys: RegistryKeys) -> ResidentDetails:
+    raw = json.loads(
+        privacy.open_sealed(data_key(resident, keys), resident.sealed, _aad(resident, "details"))
+    )
+    dob = raw.pop("date_of_birth", None)
+    return ResidentDetails(**raw, date_of_birth=date.fromisoformat(dob) if dob else None)
+
+
+def open_photo(resident: Resident, keys: RegistryKeys) -> bytes | None:
+    if resident.photo_sealed is None:
+        return None
+    return privacy.open_sealed(
+        data_key(resident, keys), resident.photo_sealed, _aad(resident, "photo")
+    )
+
+
+def _evidence_kinds(values: Any) -> list[str]:
+    if values is None:
+        return []
+    if not isinstance(values, list | tuple | set) or not all(isinstance(v, str) for v in values):
+        raise ValidationFailed(N_("Evidence must be a list of kinds."), "invalid", "evidence")
+    unknown = set(values) - set(EVIDENCE_KINDS)
+    if unknown:
+        raise ValidationFailed(
+            N_("Evidence kinds are %(kinds)s."),
+            "invalid",
+            "evidence",
+            kinds=", ".join(EVIDENCE_KINDS),
+        )
+    return sorted(set(values))
+
+
+def register(
+    session: Session,
+    details: ResidentDetails,
+    *,
+    keys: RegistryKeys,
+    actor: Staff | None,
+    now: datetime,
+    evidence: Any = None,
+) -> Resident:
+    """Create a resident with sealed details, blind indexes and evidence records."""
+    kinds = _evidence_kinds(evidence)
+    resident = Resident(
+        public_id=secrets.token_hex(8),
+        created_at=now,
+        updated_at=now,
+        created_by_id=actor.id if actor else None,
+        data_key_wrapped=b"",
+        sealed=b"",
+    )
+    key = privacy.new_data_key()
+    resident.data_key_wrapped = privacy.wrap_data_key(keys.master_key, key, resident.public_id)
+    _seal_details(resident, details, key)
+    _index_names(session, resident, details, keys)
+    resident.evidence = [
+        Evidence(kind=kind, seen_by_id=actor.id if actor else None, seen_at=now) for kind in kinds
+    ]
+    session.add(resident)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="resident.register",
+        target_type="resident",
+        target_ref=resident.public_id,
+        now=now,
+        detail={"evidence": kinds},
+    )
+    return resident
+
+
+def update(
+    session: Session,
+    resident: Resident,
+    changes: dict[str, Any],
+    *,
+    keys: RegistryKeys,
+    policy: RegistryPolicy,
+    actor: Staff | None,
+    now: datetime,
+) -> ResidentDetails:
+    """Apply changed fields (``None`` clears an optional one); record new evidence.
+
+    :raises ValidationFailed: as :func:`validate_details`.
+    """
+    changes = dict(changes)
+    kinds = _evidence_kinds(changes.pop("evidence", None))
+    current = open_details(resident, keys)
+    merged = current.to_json() | changes
+    details = validate_details(merged, policy, today=now.date())
+    changed_fields = sorted(
+        k for k in changes if getattr(current, k, None) != getattr(details, k, None)
+    )
+    if changed_fields:
+        _seal_details(resident, details, data_key(resident, keys))
+        _index_names(session, resident, details, keys)
+    for kind in kinds:
+        resident.evidence.append(
+            Evidence(kind=kind, seen_by_id=actor.id if actor else None, seen_at=now)
+        )
+    resident.updated_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action="resident.update",
+        target_type="resident",
+        target_ref=resident.public_id,
+        now=now,
+        # Field names, not values: the audit log must hold no personal data.
+        detail={"fields": changed_fields, "evidence": kinds},
+    )
+    return details
+
+
+def set_photo(
+    session: Session,
+    resident: Resident,
+    data: bytes,
+    *,
+    keys: RegistryKeys,
+    policy: RegistryPolicy,
+    actor: Staff | None,
+    now: datetime,
+) -> None:
+    """Normalise and seal a photo. Nothing of the upload is kept but the clean pixels.
+
+    :raises ValidationFailed: the upload is not a usable image.
+    """
+    jpeg = normalise_photo(data, max_bytes=policy.max_photo_bytes)
+    resident.photo_sealed = privacy.seal(data_key(resident, keys), jpeg, _aad(resident, "photo"))
+    resident.updated_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action="resident.photo",
+        target_type="resident",
+        target_ref=resident.public_id,
+        now=now,
+    )
+
+
+def get(session: Session, public_id: str) -> Resident:
+    """:raises ResidentNotFound: no resident has this id."""
+    if not isinstance(public_id, str) or len(public_id) > 32:
+        raise ResidentNotFound
+    resident = session.execute(
+        select(Resident).where(Resident.public_id == public_id)
+    ).scalar_one_or_none()
+    if resident is None:
+        raise ResidentNotFound
+    return resident
+
+
+def view(
+    session: Session, public_id: str, *, keys: RegistryKeys, actor: Staff | None, now: datetime
+) -> ResidentRecord:
+    """Open a resident's record for a person to read; the reading is audited."""
+    resident = get(session, public_id)
+    audit.record(
+        session,
+        actor=actor,
+        action="resident.view",
+        target_type="resident",
+        target_ref=resident.public_id,
+        now=now,
+    )
+    return ResidentRecord(
+        resident, open_details(resident, keys), tuple(sorted({e.kind for e in resident.evidence}))
+    )
+
+
+def search(
+    session: Session, query: str, *, keys: RegistryKeys, limit: int = SEARCH_LIMIT
+) -> list[ResidentRecord]:
+    """Residents whose names contain every word of ``query`` (as word or word start).
+
+    Matching happens on blind indexes only; the details of the hits are opened to show
+    them. "Garcia" finds "García"; word order does not matter.
+    """
+    digests = privacy.query_digests(keys.blind_index_key, query[:200])
+    if not digests:
+        return []
+    matches = (
+        select(ResidentNameToken.resident_id)
+        .where(ResidentNameToken.digest.in_(digests))
+        .group_by(ResidentNameToken.resident_id)
+        .having(func.count(func.distinct(ResidentNameToken.digest)) == len(digests))
+        .limit(limit)
+    )
+    residents = session.execute(select(Resident).where(Resident.id.in_(matches))).scalars().all()
+    records = [ResidentRecord(r, open_details(r, keys)) for r in residents]
+    return sorted(
+        records, key=lambda r: (r.details.family_names.casefold(), r.details.given_names.casefold())
+    )
+
+
+def erase(
+    session: Session, resident: Resident, *, actor: Staff | None, now: datetime, reason: str
+) -> None:
+    """Erase a resident: revoke their cards, keep only the card numbers' revocation,
+    and delete the record with its data key, so backups of it become unreadable."""
+    for card in session.execute(select(Card).where(Card.resident_id == resident.id)).scalars():
+        if card.status != "revoked":
+            card.status = "revoked"
+            card.revocation_reason = "erased"
+        card.qr_sealed = None
+        card.download_code_hash = None
+        card.resident_id = None
+    public_id = resident.public_id
+    session.delete(resident)
+    audit.record(
+        session,
+        actor=actor,
+        action="resident.erase",
+        target_type="resident",
+        target_ref=public_id,
+        now=now,
+        detail={"reason": reason},
+    )
+
+
+__all__ = [
+    "RegistryKeys",
+    "RegistryPolicy",
+    "ResidentDetails",
+    "ResidentRecord",
+    "erase",
+    "get",
+    "open_details",
+    "open_photo",
+    "register",
+    "search",
+    "set_photo",
+    "update",
+    "validate_details",
+    "view",
+]

@@ -1,0 +1,103 @@
+"""Admin pages (staff accounts) and the auditor's audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from citizen_card.context import app_context
+from citizen_card.extensions import db
+from citizen_card.models import AuditEvent, Staff
+from citizen_card.models.staff import ROLES
+from citizen_card.services import accounts
+from citizen_card.services.errors import DomainError
+from citizen_card.web.common import current_staff, flash_error, ok, role_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+AUDIT_PAGE = 100
+
+
+@bp.get("/staff")
+@role_required("admin")
+def staff_list() -> str:
+    staff = db.session.execute(select(Staff).order_by(Staff.username)).scalars().all()
+    return render_template("admin/staff.html", staff=staff, roles=ROLES, new_password=None)
+
+
+@bp.post("/staff")
+@role_required("admin")
+def staff_create() -> Response | tuple[str, int] | str:
+    ctx = app_context()
+    password = accounts.generate_password()
+    try:
+        created = accounts.create_staff(
+            db.session,
+            username=request.form.get("username", ""),
+            role=request.form.get("role", ""),
+            password=password,
+            policy=ctx.password_policy,
+            now=ctx.now(),
+            actor=current_staff(),
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return redirect(url_for("admin.staff_list"))
+    db.session.commit()
+    staff = db.session.execute(select(Staff).order_by(Staff.username)).scalars().all()
+    return render_template(
+        "admin/staff.html", staff=staff, roles=ROLES, new_password=(created.username, password)
+    )
+
+
+@bp.post("/staff/<int:staff_id>/active")
+@role_required("admin")
+def staff_set_active(staff_id: int) -> Response:
+    ctx = app_context()
+    target = accounts.get_staff(db.session, staff_id)
+    active = request.form.get("active") == "1"
+    try:
+        accounts.set_active(db.session, target, active=active, now=ctx.now(), actor=current_staff())
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+    else:
+        db.session.commit()
+        ok(_("The account is enabled.") if active else _("The account is disabled."))
+    return redirect(url_for("admin.staff_list"))
+
+
+@bp.post("/staff/<int:staff_id>/reset")
+@role_required("admin")
+def staff_reset(staff_id: int) -> str:
+    ctx = app_context()
+    target = accounts.get_staff(db.session, staff_id)
+    password = accounts.generate_password()
+    accounts.set_password(
+        db.session,
+        target,
+        password=password,
+        policy=ctx.password_policy,
+        now=ctx.now(),
+        actor=current_staff(),
+        must_change=True,
+    )
+    accounts.end_all_sessions(db.session, target)
+    db.session.commit()
+    staff = db.session.execute(select(Staff).order_by(Staff.username)).scalars().all()
+    return render_template(
+        "admin/staff.html", staff=staff, roles=ROLES, new_password=(target.username, password)
+    )
+
+
+@bp.get("/audit")
+@role_required("auditor", "admin")
+def audit_log() -> str:
+    before = request.args.get("before", type=int)
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(AUDIT_PAGE)
+    if before:
+        query = query.where(AuditEvent.seq < before)
+    events = db.session.execute(query).scalars().all()
+    return render_template("admin/audit.html", events=events, page_size=AUDIT_PAGE)

@@ -1,0 +1,168 @@
+"""Counter pages: find, register, view, edit and erase residents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
+
+from citizen_card.context import app_context
+from citizen_card.extensions import db
+from citizen_card.models.resident import EVIDENCE_KINDS
+from citizen_card.services import registry
+from citizen_card.services.errors import DomainError, ValidationFailed
+from citizen_card.web.common import current_staff, ok, role_required
+
+bp = Blueprint("residents", __name__, url_prefix="/residents")
+
+DETAIL_FIELDS = (
+    "given_names",
+    "family_names",
+    "latin_name",
+    "used_name",
+    "date_of_birth",
+    "gender",
+    "contact",
+)
+
+
+def _submitted_details() -> dict[str, Any]:
+    return {name: request.form.get(name) or None for name in DETAIL_FIELDS if name in request.form}
+
+
+def _photo_upload() -> bytes | None:
+    upload = request.files.get("photo")
+    if upload is None or not upload.filename:
+        return None
+    return upload.read()
+
+
+@bp.get("/")
+@role_required("clerk")
+def index() -> str:
+    query = request.args.get("q", "").strip()[:200]
+    results = registry.search(db.session, query, keys=app_context().registry_keys) if query else []
+    return render_template("residents/index.html", query=query, results=results)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required("clerk")
+def new() -> BaseResponse | tuple[str, int] | str:
+    ctx = app_context()
+    if request.method == "GET":
+        return render_template("residents/form.html", values={}, evidence=(), error=None)
+    values = _submitted_details()
+    evidence = request.form.getlist("evidence")
+    try:
+        details = registry.validate_details(values, ctx.registry_policy, today=ctx.now().date())
+        resident = registry.register(
+            db.session,
+            details,
+            keys=ctx.registry_keys,
+            actor=current_staff(),
+            now=ctx.now(),
+            evidence=evidence,
+        )
+        photo = _photo_upload()
+        if photo is not None:
+            registry.set_photo(
+                db.session,
+                resident,
+                photo,
+                keys=ctx.registry_keys,
+                policy=ctx.registry_policy,
+                actor=current_staff(),
+                now=ctx.now(),
+            )
+    except DomainError as exc:
+        # Nothing was committed: the resident and the photo are stored together or not at all.
+        db.session.rollback()
+        return render_template(
+            "residents/form.html", values=values, evidence=evidence, error=exc
+        ), exc.status
+    db.session.commit()
+    ok(_("The resident is registered."))
+    return redirect(url_for("residents.show", public_id=resident.public_id))
+
+
+@bp.get("/<public_id>")
+@role_required("clerk")
+def show(public_id: str) -> str:
+    ctx = app_context()
+    record = registry.view(
+        db.session, public_id, keys=ctx.registry_keys, actor=current_staff(), now=ctx.now()
+    )
+    db.session.commit()
+    return render_template("residents/show.html", record=record, evidence_kinds=EVIDENCE_KINDS)
+
+
+@bp.get("/<public_id>/photo.jpg")
+@role_required("clerk")
+def photo(public_id: str) -> Response:
+    ctx = app_context()
+    resident = registry.get(db.session, public_id)
+    jpeg = registry.open_photo(resident, ctx.registry_keys)
+    if jpeg is None:
+        abort(404)
+    return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@bp.route("/<public_id>/edit", methods=["GET", "POST"])
+@role_required("clerk")
+def edit(public_id: str) -> BaseResponse | tuple[str, int] | str:
+    ctx = app_context()
+    resident = registry.get(db.session, public_id)
+    if request.method == "GET":
+        details = registry.open_details(resident, ctx.registry_keys)
+        values = details.to_json()
+        return render_template(
+            "residents/form.html", values=values, evidence=(), error=None, resident=resident
+        )
+    values = _submitted_details()
+    evidence = request.form.getlist("evidence")
+    try:
+        registry.update(
+            db.session,
+            resident,
+            values | {"evidence": evidence},
+            keys=ctx.registry_keys,
+            policy=ctx.registry_policy,
+            actor=current_staff(),
+            now=ctx.now(),
+        )
+        photo = _photo_upload()
+        if photo is not None:
+            registry.set_photo(
+                db.session,
+                resident,
+                photo,
+                keys=ctx.registry_keys,
+                policy=ctx.registry_policy,
+                actor=current_staff(),
+                now=ctx.now(),
+            )
+    except DomainError as exc:
+        db.session.rollback()
+        return render_template(
+            "residents/form.html", values=values, evidence=evidence, error=exc, resident=resident
+        ), exc.status
+    db.session.commit()
+    ok(_("The changes are saved."))
+    return redirect(url_for("residents.show", public_id=public_id))
+
+
+@bp.route("/<public_id>/erase", methods=["GET", "POST"])
+@role_required("clerk")
+def erase(public_id: str) -> BaseResponse | str:
+    ctx = app_context()
+    resident = registry.get(db.session, public_id)
+    if request.method == "GET":
+        return render_template("residents/erase.html", resident=resident)
+    if request.form.get("confirm") != "erase":
+        raise ValidationFailed(_("Tick the box to confirm the erasure."), "not_confirmed")
+    registry.erase(db.session, resident, actor=current_staff(), now=ctx.now(), reason="request")
+    db.session.commit()
+    ok(_("The resident's record is erased. Their cards are revoked."))
+    return redirect(url_for("residents.index"))

@@ -1,0 +1,197 @@
+"""Everything ``create_app`` connects: extensions, hooks, error pages, blueprints."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, render_template, request, session
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+from citizen_card import context
+from citizen_card.config import Settings
+from citizen_card.extensions import babel, csrf, db, limiter, login, migrate
+from citizen_card.models import Staff
+from citizen_card.paths import MIGRATIONS, TRANSLATIONS
+from citizen_card.services import accounts
+from citizen_card.services.errors import DomainError
+
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "pt": "Português", "es": "Español"}
+log = logging.getLogger(__name__)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    # Let SQLAlchemy, not pysqlite, decide when a transaction starts (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn: Any) -> None:
+    if conn.dialect.name == "sqlite":
+        # Take the write lock up front: a deferred transaction that reads and then writes
+        # fails at once with "database is locked" when another writer got in between.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    app.config.update(settings.flask_config())
+    ctx = context.install(app, settings)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    login.init_app(app)
+    login.login_view = "auth.login"
+    login.login_message = ""
+    login.session_protection = None  # server-side sessions below do this job
+    login.user_loader(_load_staff)
+
+    app.jinja_env.globals.update(
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        languages=settings.languages,
+        settings=settings,
+        get_locale=get_locale,
+    )
+    app.jinja_env.add_extension("jinja2.ext.do")
+
+    app.after_request(_security_headers)
+    app.teardown_request(_rollback_on_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(DomainError, _domain_error)
+
+    # Blueprints import the extensions above; importing them here keeps the factory the
+    # only place where the app is assembled.
+    from citizen_card.api import v1
+    from citizen_card.web import admin, auth, residents, site
+
+    for blueprint in (site.bp, auth.bp, residents.bp, admin.bp, v1.bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(v1.bp)
+    app.extensions["citizen_card_ready"] = ctx
+
+
+def _select_locale() -> str | None:
+    settings = context.app_context().settings
+    chosen = session.get("lang")
+    if chosen in settings.languages:
+        return str(chosen)
+    return request.accept_languages.best_match(settings.languages) or settings.default_language
+
+
+def _load_staff(user_id: str) -> Staff | None:
+    token = session.get("sid")
+    if not isinstance(token, str):
+        return None
+    ctx = context.app_context()
+    row = accounts.resume_session(db.session, token, now=ctx.now(), timeouts=ctx.session_timeouts)
+    if row is None:
+        db.session.commit()  # the expired row was deleted
+        session.clear()
+        return None
+    if str(row.staff_id) != user_id:
+        return None
+    g.staff_session = row
+    db.session.commit()
+    return row.staff
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+    if context.app_context().settings.secure_cookies:
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    # Anything not explicitly cacheable (public keys, status lists, static files) may hold
+    # personal data: keep it out of every cache.
+    if request.endpoint not in _CACHEABLE:
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+_CACHEABLE = {
+    "verify.jwks",
+    "verify.issuer_metadata",
+    "verify.status_list",
+    "verify.static",
+    "verify.service_worker",
+    "static",
+}
+
+
+def _rollback_on_error(exc: BaseException | None) -> None:
+    if exc is not None:
+        db.session.rollback()
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, code: str, message: str) -> tuple[Response | str, int]:
+    db.session.rollback()
+    if wants_json():
+        return jsonify(error=code, message=message), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def _http_error(exc: HTTPException) -> Any:
+    status = exc.code or 500
+    messages = {
+        400: _("The request could not be understood."),
+        401: _("Please log in."),
+        403: _("You do not have access to this page."),
+        404: _("This page does not exist."),
+        405: _("This method is not allowed here."),
+        413: _("What you sent is too large."),
+        429: _("Too many attempts. Please wait a moment and try again."),
+    }
+    codes = {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+        429: "rate_limited",
+    }
+    message = messages.get(status, _("Something went wrong. Please try again."))
+    return error_response(status, codes.get(status, "error"), message)
+
+
+def _csrf_error(exc: CSRFError) -> Any:
+    return error_response(
+        400, "csrf", _("The form expired or was sent from elsewhere. Please try again.")
+    )
+
+
+def _domain_error(exc: DomainError) -> Any:
+    return error_response(exc.status, exc.code, exc.translated())

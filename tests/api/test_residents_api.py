@@ -1,0 +1,264 @@
+"""The residents API, through HTTP, with bearer tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from citizen_card.extensions import db
+from citizen_card.models import AuditEvent, Resident
+from tests.conftest import photo_bytes
+
+NEW = {"given_names": "Amadou", "family_names": "Diallo", "evidence": ["identity"]}
+
+
+def count_residents(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(Resident.id))) or 0
+
+
+def test_register_read_update_and_erase(
+    client: FlaskClient, clerk_headers: dict[str, str], app: Flask
+) -> None:
+    created = client.post("/api/v1/residents", json=NEW, headers=clerk_headers)
+    assert created.status_code == 201
+    resident_id = created.json["id"]
+
+    read = client.get(f"/api/v1/residents/{resident_id}", headers=clerk_headers)
+    assert read.status_code == 200
+    assert read.json["given_names"] == "Amadou"
+    assert read.json["evidence"] == ["identity"]
+    assert read.json["has_photo"] is False
+    assert read.headers["Cache-Control"] == "no-store"
+
+    patched = client.patch(
+        f"/api/v1/residents/{resident_id}",
+        json={"used_name": "Ama", "evidence": ["residence"]},
+        headers=clerk_headers,
+    )
+    assert patched.status_code == 200
+    assert patched.json["used_name"] == "Ama"
+    assert patched.json["evidence"] == ["identity", "residence"]
+
+    photo = client.put(
+        f"/api/v1/residents/{resident_id}/photo",
+        data=photo_bytes(fmt="PNG"),
+        headers=clerk_headers | {"Content-Type": "image/png"},
+    )
+    assert photo.status_code == 204
+    assert client.get(f"/api/v1/residents/{resident_id}", headers=clerk_headers).json["has_photo"]
+
+    assert (
+        client.delete(f"/api/v1/residents/{resident_id}", headers=clerk_headers).status_code == 204
+    )
+    gone = client.get(f"/api/v1/residents/{resident_id}", headers=clerk_headers)
+    assert gone.status_code == 404
+    assert gone.json == {"error": "resident_not_found", "message": "No such resident."}
+    with app.app_context():
+        actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
+    assert [a for a in actions if a.startswith("resident.")] == [
+        "resident.register",
+        "resident.view",
+        "resident.update",
+        "resident.photo",
+        "resident.view",
+        "resident.erase",
+    ]
+
+
+def test_search_ignores_accents_and_word_order(
+    client: FlaskClient, clerk_headers: dict[str, str], make_resident: Callable[..., str]
+) -> None:
+    garcia = make_resident(given_names="María José", family_names="García López", photo=False)
+    make_resident(given_names="Jose", family_names="Martins", photo=False)
+    for query in ("Garcia", "garcía", "lopez maria", "GARC", "José García"):
+        found = client.get("/api/v1/residents", query_string={"q": query}, headers=clerk_headers)
+        assert [r["id"] for r in found.json["residents"]] == [garcia], query
+    both = client.get("/api/v1/residents", query_string={"q": "jose"}, headers=clerk_headers)
+    assert len(both.json["residents"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        (b"{not json", "application/json", 400, "invalid_json"),
+        (b"[1, 2]", "application/json", 400, "invalid_json"),
+        (b"given_names=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+        (b'{"given_names": 5, "family_names": "X"}', "application/json", 422, "invalid"),
+        (b'{"family_names": "X"}', "application/json", 422, "required"),
+        (
+            b'{"given_names": "A", "family_names": "B", "nationality": "X"}',
+            "application/json",
+            422,
+            "unknown_field",
+        ),
+        (
+            b'{"given_names": "A", "family_names": "B", "address": "X"}',
+            "application/json",
+            422,
+            "unknown_field",
+        ),
+        (
+            b'{"given_names": "' + b"A" * 101 + b'", "family_names": "B"}',
+            "application/json",
+            422,
+            "too_long",
+        ),
+        (b'{"given_names": "A\\u0000", "family_names": "B"}', "application/json", 422, "invalid"),
+        (
+            b'{"given_names": "A", "family_names": "B", "date_of_birth": "1990-13-01"}',
+            "application/json",
+            422,
+            "invalid",
+        ),
+        (
+            b'{"given_names": "A", "family_names": "B", "date_of_birth": "2990-01-01"}',
+            "application/json",
+            422,
+            "invalid",
+        ),
+        (
+            b'{"given_names": "A", "family_names": "B", "gender": "F"}',
+            "application/json",
+            422,
+            "not_collected",
+        ),
+        (
+            b'{"given_names": "A", "family_names": "B", "evidence": ["passport-number"]}',
+            "application/json",
+            422,
+            "invalid",
+        ),
+        (
+            b'{"given_names": "A", "family_names": "B", "evidence": "identity"}',
+            "application/json",
+            422,
+            "invalid",
+        ),
+        (
+            '{"given_names": "Олена", "family_names": "Коваленко"}'.encode(),
+            "application/json",
+            422,
+            "required",
+        ),
+    ],
+)
+def test_bad_input_gets_a_clear_error_and_stores_nothing(
+    client: FlaskClient,
+    clerk_headers: dict[str, str],
+    app: Flask,
+    body: bytes,
+    content_type: str,
+    status: int,
+    code: str,
+) -> None:
+    response = client.post(
+        "/api/v1/residents", data=body, headers=clerk_headers | {"Content-Type": content_type}
+    )
+    assert response.status_code == status
+    assert response.json["error"] == code
+    assert response.json["message"]
+    assert count_residents(app) == 0
+
+
+def test_huge_body_is_refused(
+    client: FlaskClient, clerk_headers: dict[str, str], app: Flask
+) -> None:
+    huge = b'{"given_names": "' + b"A" * (20 * 1024 * 1024) + b'", "family_names": "B"}'
+    response = client.post(
+        "/api/v1/residents", data=huge, headers=clerk_headers | {"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json["error"] == "too_large"
+    assert count_residents(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "code"),
+    [
+        (b"not an image at all", "image/jpeg", 422, "photo_not_image"),
+        (photo_bytes()[:500], "image/jpeg", 422, "photo_not_image"),
+        (photo_bytes(size=(60, 60)), "image/jpeg", 422, "photo_too_small"),
+        (photo_bytes(), "image/gif", 415, "unsupported_media_type"),
+    ],
+)
+def test_broken_photos_are_refused_and_nothing_changes(
+    client: FlaskClient,
+    clerk_headers: dict[str, str],
+    make_resident: Callable[..., str],
+    data: bytes,
+    content_type: str,
+    status: int,
+    code: str,
+) -> None:
+    resident_id = make_resident(photo=False)
+    response = client.put(
+        f"/api/v1/residents/{resident_id}/photo",
+        data=data,
+        headers=clerk_headers | {"Content-Type": content_type},
+    )
+    assert response.status_code == status
+    assert response.json["error"] == code
+    assert (
+        client.get(f"/api/v1/residents/{resident_id}", headers=clerk_headers).json["has_photo"]
+        is False
+    )
+
+
+def test_a_pixel_bomb_is_refused(
+    client: FlaskClient, clerk_headers: dict[str, str], make_resident: Callable[..., str]
+) -> None:
+    from PIL import Image
+    import io
+
+    # A 10000 x 10000 black PNG compresses to a few hundred kB but would decode to 300 MB.
+    out = io.BytesIO()
+    Image.new("1", (10000, 10000)).save(out, "PNG")
+    resident_id = make_resident(photo=False)
+    response = client.put(
+        f"/api/v1/residents/{resident_id}/photo",
+        data=out.getvalue(),
+        headers=clerk_headers | {"Content-Type": "image/png"},
+    )
+    assert response.status_code == 422
+    assert response.json["error"] == "photo_too_large"
+
+
+@pytest.mark.parametrize(
+    "header", [None, "Bearer nope", "Bearer cc_forged", "Basic abc", "Bearer "]
+)
+def test_missing_or_forged_tokens_are_refused(client: FlaskClient, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    response = client.post("/api/v1/residents", json=NEW, headers=headers)
+    assert response.status_code == 401
+    assert response.json["error"] == "unauthorized"
+
+
+def test_only_clerks_use_the_residents_api(
+    client: FlaskClient, api_token: Callable[..., str]
+) -> None:
+    for role in ("admin", "auditor"):
+        response = client.post(
+            "/api/v1/residents", json=NEW, headers={"Authorization": f"Bearer {api_token(role)}"}
+        )
+        assert response.status_code == 403, role
+
+
+def test_unknown_ids_and_routes_answer_json(
+    client: FlaskClient, clerk_headers: dict[str, str]
+) -> None:
+    for path in (
+        "/api/v1/residents/0123456789abcdef",
+        "/api/v1/residents/" + "x" * 300,
+        "/api/v1/nothing",
+    ):
+        response = client.get(path, headers=clerk_headers)
+        assert response.status_code == 404
+        assert set(response.json) == {"error", "message"}
+    wrong_method = client.put("/api/v1/residents", headers=clerk_headers)
+    assert wrong_method.status_code == 405
+    assert wrong_method.json["error"] == "method_not_allowed"
