@@ -164,3 +164,7 @@ def demo() -> None:
         for line in fill_demo(db.session, app_context()):
             click.echo(line)
         db.session.commit()
+
+
+if __name__ == "__main__":
+    main()

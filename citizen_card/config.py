@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import runpy
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -22,7 +23,13 @@ class ConfigError(RuntimeError):
     """The configuration cannot be used; the message says why and how to fix it."""
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+
+
 def _decode_key(name: str, value: str) -> bytes:
+    # base64's decoder skips characters outside the alphabet; a garbled secret must fail.
+    if not _B64URL.fullmatch(value):
+        raise ConfigError(f"{name} is not valid base64url")
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError) as exc:

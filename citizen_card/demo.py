@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 from PIL import Image, ImageDraw
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from citizen_card.context import AppContext
 from citizen_card.models import Staff
 from citizen_card.services import accounts, registry
+from citizen_card.services.types import DbSession
 
 DEMO_RESIDENTS = [
     ("María José", "García López", None),
@@ -38,7 +38,7 @@ def demo_photo(seed: int) -> bytes:
     return out.getvalue()
 
 
-def fill_demo(session: Session, ctx: AppContext) -> Iterator[str]:
+def fill_demo(session: DbSession, ctx: AppContext) -> Iterator[str]:
     now = ctx.now()
     for username, role in (("demo-clerk", "clerk"), ("demo-auditor", "auditor")):
         if session.execute(select(Staff).where(Staff.username == username)).scalar_one_or_none():

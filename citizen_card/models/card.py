@@ -31,6 +31,9 @@ class StatusList(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(primary_key=True)
     size: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Bumped in the same transaction as any change of a card's status in this list, so
+    # every process can tell that its in-memory copy of the signed list is stale.
+    generation: Mapped[int] = mapped_column(default=0)
 
 
 class Card(db.Model):  # type: ignore[name-defined,misc]

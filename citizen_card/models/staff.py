@@ -37,7 +37,7 @@ class Staff(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         return str(self.id)
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
 

@@ -14,13 +14,13 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from citizen_card.models import ApiToken, Staff, StaffSession
 from citizen_card.models.staff import ROLES
 from citizen_card.services import audit
 from citizen_card.services.errors import N_, Conflict, NotFound, ValidationFailed
 from citizen_card.services.privacy import hash_secret
+from citizen_card.services.types import DbSession
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 128
@@ -99,7 +99,7 @@ def _validate_username(username: str) -> str:
 
 
 def create_staff(
-    session: Session,
+    session: DbSession,
     *,
     username: str,
     role: str,
@@ -146,7 +146,7 @@ def create_staff(
 
 
 def authenticate(
-    session: Session, *, username: str, password: str, policy: PasswordPolicy
+    session: DbSession, *, username: str, password: str, policy: PasswordPolicy
 ) -> Staff:
     """Check a username and password.
 
@@ -189,7 +189,7 @@ def verify_password(staff: Staff, password: str, policy: PasswordPolicy) -> bool
 
 
 def set_password(
-    session: Session,
+    session: DbSession,
     staff: Staff,
     *,
     password: str,
@@ -215,7 +215,7 @@ def set_password(
 
 
 def set_active(
-    session: Session, staff: Staff, *, active: bool, now: datetime, actor: Staff
+    session: DbSession, staff: Staff, *, active: bool, now: datetime, actor: Staff
 ) -> None:
     """Enable or disable an account; disabling ends all its sessions and API tokens."""
     if staff.id == actor.id and not active:
@@ -238,14 +238,14 @@ def set_active(
     )
 
 
-def get_staff(session: Session, staff_id: int) -> Staff:
+def get_staff(session: DbSession, staff_id: int) -> Staff:
     staff = session.get(Staff, staff_id)
     if staff is None:
         raise NotFound(N_("No such staff account."), "staff_not_found")
     return staff
 
 
-def get_staff_by_username(session: Session, username: str) -> Staff:
+def get_staff_by_username(session: DbSession, username: str) -> Staff:
     staff = session.execute(select(Staff).where(Staff.username == username)).scalar_one_or_none()
     if staff is None:
         raise NotFound(N_(N_("No such staff account.")), "staff_not_found")
@@ -261,7 +261,7 @@ class SessionTimeouts:
     absolute: timedelta
 
 
-def start_session(session: Session, staff: Staff, *, now: datetime) -> str:
+def start_session(session: DbSession, staff: Staff, *, now: datetime) -> str:
     """Create a server-side session; the returned id goes in the cookie."""
     token = secrets.token_urlsafe(32)
     session.add(
@@ -280,7 +280,7 @@ def start_session(session: Session, staff: Staff, *, now: datetime) -> str:
 
 
 def resume_session(
-    session: Session, token: str, *, now: datetime, timeouts: SessionTimeouts
+    session: DbSession, token: str, *, now: datetime, timeouts: SessionTimeouts
 ) -> StaffSession | None:
     """The live session for a cookie value, or None when it ended or timed out."""
     row = session.execute(
@@ -301,7 +301,7 @@ def resume_session(
     return row
 
 
-def end_session(session: Session, token: str, *, now: datetime) -> None:
+def end_session(session: DbSession, token: str, *, now: datetime) -> None:
     row = session.execute(
         select(StaffSession).where(StaffSession.token_hash == hash_secret(token))
     ).scalar_one_or_none()
@@ -317,7 +317,7 @@ def end_session(session: Session, token: str, *, now: datetime) -> None:
         session.delete(row)
 
 
-def end_all_sessions(session: Session, staff: Staff) -> None:
+def end_all_sessions(session: DbSession, staff: Staff) -> None:
     session.execute(delete(StaffSession).where(StaffSession.staff_id == staff.id))
 
 
@@ -326,7 +326,9 @@ def end_all_sessions(session: Session, staff: Staff) -> None:
 TOKEN_PREFIX = "cc_"  # noqa: S105 — a public prefix that makes leaked tokens greppable
 
 
-def create_api_token(session: Session, staff: Staff, *, now: datetime, actor: Staff | None) -> str:
+def create_api_token(
+    session: DbSession, staff: Staff, *, now: datetime, actor: Staff | None
+) -> str:
     if not staff.active:
         raise ValidationFailed(N_("The account is disabled."), "staff_disabled")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -345,7 +347,7 @@ def create_api_token(session: Session, staff: Staff, *, now: datetime, actor: St
     return token
 
 
-def staff_for_token(session: Session, token: str) -> Staff | None:
+def staff_for_token(session: DbSession, token: str) -> Staff | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
     row = session.execute(

@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from citizen_card.models import AuditEvent, AuditHead, Staff
+from citizen_card.services.types import DbSession
 
 GENESIS = b"\x00" * 32
 SYSTEM_ACTOR = "system"
@@ -42,7 +42,7 @@ def _event_digest(prev_hash: bytes, event: AuditEvent) -> bytes:
 
 
 def record(
-    session: Session,
+    session: DbSession,
     *,
     actor: Staff | None,
     action: str,
@@ -85,7 +85,7 @@ class ChainReport:
     problem: str | None = None
 
 
-def verify_chain(session: Session) -> ChainReport:
+def verify_chain(session: DbSession) -> ChainReport:
     """Walk the whole chain and report the first event that does not fit."""
     prev = GENESIS
     expected_seq = 1

@@ -33,7 +33,7 @@ class DomainError(Exception):
         params = dict(self.params)
         if isinstance(params.get("label"), str):
             params["label"] = gettext(params["label"])
-        return gettext(self.template, **params)
+        return str(gettext(self.template, **params))
 
 
 class ValidationFailed(DomainError):

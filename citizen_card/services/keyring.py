@@ -21,15 +21,14 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from verify.credential import Ed25519Signer, jwk_thumbprint_kid, kid_to_text
-from verify.trust import Issuer
 
 from citizen_card.config import Settings
 from citizen_card.models import SigningKey, Staff
 from citizen_card.services import audit, privacy
 from citizen_card.services.errors import N_, Conflict, NotFound
+from citizen_card.services.types import DbSession
+from verify.credential import Ed25519Signer, jwk_thumbprint_kid, kid_to_text
+from verify.trust import Issuer
 
 
 @cache
@@ -44,7 +43,7 @@ def _seal_private(master_key: bytes, private_key: Ed25519PrivateKey, kid: str) -
     return privacy.seal(_kek(master_key), raw, b"signing-key:" + kid.encode())
 
 
-def generate_key(session: Session, settings: Settings, *, now: datetime) -> SigningKey:
+def generate_key(session: DbSession, settings: Settings, *, now: datetime) -> SigningKey:
     private_key = Ed25519PrivateKey.generate()
     public = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     kid = kid_to_text(jwk_thumbprint_kid(public))
@@ -60,7 +59,7 @@ def generate_key(session: Session, settings: Settings, *, now: datetime) -> Sign
     return key
 
 
-def ensure_signing_key(session: Session, settings: Settings, *, now: datetime) -> bool:
+def ensure_signing_key(session: DbSession, settings: Settings, *, now: datetime) -> bool:
     """Create the first signing key when there is none; True when one was made."""
     if active_key(session) is not None:
         return False
@@ -71,13 +70,13 @@ def ensure_signing_key(session: Session, settings: Settings, *, now: datetime) -
     return True
 
 
-def active_key(session: Session) -> SigningKey | None:
+def active_key(session: DbSession) -> SigningKey | None:
     return session.execute(
         select(SigningKey).where(SigningKey.state == "active").order_by(SigningKey.id.desc())
     ).scalar_one_or_none()
 
 
-def list_keys(session: Session) -> list[SigningKey]:
+def list_keys(session: DbSession) -> list[SigningKey]:
     return list(session.execute(select(SigningKey).order_by(SigningKey.id)).scalars())
 
 
@@ -95,7 +94,7 @@ def signer(key: SigningKey, settings: Settings) -> Ed25519Signer:
 
 
 def rotate(
-    session: Session, settings: Settings, *, now: datetime, actor: Staff | None
+    session: DbSession, settings: Settings, *, now: datetime, actor: Staff | None
 ) -> SigningKey:
     """Make a new key the signing key; the old one is retired and still verifies."""
     previous = active_key(session)
@@ -119,7 +118,7 @@ def rotate(
 
 
 def revoke(
-    session: Session, settings: Settings, kid: str, *, now: datetime, actor: Staff | None
+    session: DbSession, settings: Settings, kid: str, *, now: datetime, actor: Staff | None
 ) -> SigningKey:
     """Revoke a compromised key: every card it signed fails with ``key_revoked``.
 
@@ -151,7 +150,7 @@ class PublishedKeys:
     jwks: dict[str, object]
 
 
-def published_keys(session: Session, settings: Settings) -> PublishedKeys:
+def published_keys(session: DbSession, settings: Settings) -> PublishedKeys:
     from verify.credential import kid_from_text
 
     keys: dict[bytes, Ed25519PublicKey] = {}

@@ -46,11 +46,11 @@ def normalise_photo(data: bytes, *, max_bytes: int) -> bytes:
         raise ValidationFailed(
             N_("The file is not an image that can be read."), "photo_not_image"
         ) from exc
-    image = ImageOps.exif_transpose(image) or image
-    image = image.convert("RGB")
-    if min(image.size) < MIN_SIDE:
+    upright: Image.Image = ImageOps.exif_transpose(image) or image
+    rgb = upright.convert("RGB")
+    if min(rgb.size) < MIN_SIDE:
         raise ValidationFailed(N_("The photo is too small to print."), "photo_too_small")
-    cropped = ImageOps.fit(image, OUTPUT_SIZE, method=Image.Resampling.LANCZOS)
+    cropped = ImageOps.fit(rgb, OUTPUT_SIZE, method=Image.Resampling.LANCZOS)
     out = io.BytesIO()
     # A fresh image carries no EXIF, ICC or comments: only pixels leave this function.
     clean = Image.new("RGB", cropped.size)

@@ -15,13 +15,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from citizen_card.models import Card, Evidence, Resident, ResidentNameToken, Staff
 from citizen_card.models.resident import EVIDENCE_KINDS
 from citizen_card.services import audit, privacy
 from citizen_card.services.errors import N_, ResidentNotFound, ValidationFailed
 from citizen_card.services.photos import normalise_photo
+from citizen_card.services.types import DbSession
 
 NAME_MAX = 100
 CONTACT_MAX = 200
@@ -227,7 +227,7 @@ def _seal_details(resident: Resident, details: ResidentDetails, key: bytes) -> N
 
 
 def _index_names(
-    session: Session, resident: Resident, details: ResidentDetails, keys: RegistryKeys
+    session: DbSession, resident: Resident, details: ResidentDetails, keys: RegistryKeys
 ) -> None:
     names = [details.given_names, details.family_names]
     names += [n for n in (details.latin_name, details.used_name) if n]
@@ -270,7 +270,7 @@ def _evidence_kinds(values: Any) -> list[str]:
 
 
 def register(
-    session: Session,
+    session: DbSession,
     details: ResidentDetails,
     *,
     keys: RegistryKeys,
@@ -310,7 +310,7 @@ def register(
 
 
 def update(
-    session: Session,
+    session: DbSession,
     resident: Resident,
     changes: dict[str, Any],
     *,
@@ -353,7 +353,7 @@ def update(
 
 
 def set_photo(
-    session: Session,
+    session: DbSession,
     resident: Resident,
     data: bytes,
     *,
@@ -379,7 +379,7 @@ def set_photo(
     )
 
 
-def get(session: Session, public_id: str) -> Resident:
+def get(session: DbSession, public_id: str) -> Resident:
     """:raises ResidentNotFound: no resident has this id."""
     if not isinstance(public_id, str) or len(public_id) > 32:
         raise ResidentNotFound
@@ -392,7 +392,7 @@ def get(session: Session, public_id: str) -> Resident:
 
 
 def view(
-    session: Session, public_id: str, *, keys: RegistryKeys, actor: Staff | None, now: datetime
+    session: DbSession, public_id: str, *, keys: RegistryKeys, actor: Staff | None, now: datetime
 ) -> ResidentRecord:
     """Open a resident's record for a person to read; the reading is audited."""
     resident = get(session, public_id)
@@ -410,7 +410,7 @@ def view(
 
 
 def search(
-    session: Session, query: str, *, keys: RegistryKeys, limit: int = SEARCH_LIMIT
+    session: DbSession, query: str, *, keys: RegistryKeys, limit: int = SEARCH_LIMIT
 ) -> list[ResidentRecord]:
     """Residents whose names contain every word of ``query`` (as word or word start).
 
@@ -435,7 +435,7 @@ def search(
 
 
 def erase(
-    session: Session, resident: Resident, *, actor: Staff | None, now: datetime, reason: str
+    session: DbSession, resident: Resident, *, actor: Staff | None, now: datetime, reason: str
 ) -> None:
     """Erase a resident: revoke their cards, keep only the card numbers' revocation,
     and delete the record with its data key, so backups of it become unreadable."""

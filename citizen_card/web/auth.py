@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_required, login_user, logout_user
+from flask_login import login_user, logout_user
 from werkzeug.wrappers import Response
 
 from citizen_card.context import app_context
 from citizen_card.extensions import db, limiter
 from citizen_card.services import accounts
 from citizen_card.services.errors import DomainError
-from citizen_card.web.common import current_staff, flash_error, ok
+from citizen_card.web.common import current_staff, flash_error, ok, role_required
 
 bp = Blueprint("auth", __name__)
 
@@ -23,7 +23,7 @@ def _account_key() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10 per minute;30 per hour", key_func=_account_key, methods=["POST"])
 @limiter.limit("30 per minute;200 per hour", methods=["POST"])
-def login() -> Response | str:
+def login() -> Response | str | tuple[str, int]:
     ctx = app_context()
     if request.method == "POST":
         username = request.form.get("username", "")
@@ -63,8 +63,8 @@ def logout() -> Response:
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@login_required
-def change_password() -> Response | str:
+@role_required("admin", "clerk", "auditor")
+def change_password() -> Response | str | tuple[str, int]:
     ctx = app_context()
     staff = current_staff()
     if request.method == "POST":

@@ -36,7 +36,8 @@ def _photo_upload() -> bytes | None:
     upload = request.files.get("photo")
     if upload is None or not upload.filename:
         return None
-    return upload.read()
+    data: bytes = upload.read()
+    return data
 
 
 @bp.get("/")

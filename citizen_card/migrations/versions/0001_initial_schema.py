@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: cc3e06856843
+Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 00:06:11.851664
+Create Date: 2026-11-29 00:10:33.586655
 
 """
 
@@ -13,7 +13,7 @@ import citizen_card.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = "cc3e06856843"
+revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -73,6 +73,7 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("created_at", citizen_card.models.types.UTCDateTime(), nullable=False),
+        sa.Column("generation", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_status_list")),
     )
     op.create_table(
