@@ -12,18 +12,30 @@ import pytest
 CLI = [sys.executable, "-m", "citizen_card.cli"]
 
 
-def run(instance: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    instance: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CITIZEN_CARD_")}
     environment |= {"CITIZEN_CARD_INSTANCE": str(instance)} | (env or {})
-    return subprocess.run(  # noqa: S603 — our own command with fixed arguments
-        [*CLI, *args], input=stdin, capture_output=True, text=True, env=environment, timeout=120, check=False
+    return subprocess.run(
+        [*CLI, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
     )
 
 
 @pytest.fixture
 def instance(tmp_path: Path) -> Path:
     path = tmp_path / "instance"
-    result = run(path, "init", env={"CITIZEN_CARD_ARGON2_TIME_COST": "1", "CITIZEN_CARD_ARGON2_MEMORY_KIB": "1024"})
+    result = run(
+        path,
+        "init",
+        env={"CITIZEN_CARD_ARGON2_TIME_COST": "1", "CITIZEN_CARD_ARGON2_MEMORY_KIB": "1024"},
+    )
     assert result.returncode == 0, result.stderr
     assert "one-time password" in result.stdout
     return path
@@ -48,7 +60,9 @@ def test_missing_or_broken_secrets_stop_start_up(tmp_path: Path, instance: Path)
     broken = run(instance, "create-token", "admin", env={"CITIZEN_CARD_MASTER_KEY": "dG9vLXNob3J0"})
     assert broken.returncode != 0
     assert "MASTER_KEY must hold 32 bytes" in broken.stderr
-    garbled = run(instance, "create-token", "admin", env={"CITIZEN_CARD_MASTER_KEY": "not base64 at all!"})
+    garbled = run(
+        instance, "create-token", "admin", env={"CITIZEN_CARD_MASTER_KEY": "not base64 at all!"}
+    )
     assert "MASTER_KEY is not valid base64url" in garbled.stderr
 
 
@@ -56,10 +70,20 @@ def test_create_staff_prints_or_takes_a_password(instance: Path) -> None:
     printed = run(instance, "create-staff", "ana", "--role", "clerk")
     assert printed.returncode == 0, printed.stderr
     assert "One-time password:" in printed.stdout
-    given = run(instance, "create-staff", "rui", "--role", "auditor", "--password-stdin", stdin="a long enough passphrase\n")
+    given = run(
+        instance,
+        "create-staff",
+        "rui",
+        "--role",
+        "auditor",
+        "--password-stdin",
+        stdin="a long enough passphrase\n",
+    )
     assert given.returncode == 0, given.stderr
     assert "passphrase" not in given.stdout
-    weak = run(instance, "create-staff", "eva", "--role", "clerk", "--password-stdin", stdin="short\n")
+    weak = run(
+        instance, "create-staff", "eva", "--role", "clerk", "--password-stdin", stdin="short\n"
+    )
     assert weak.returncode != 0
     assert "at least 12 characters" in weak.stderr
     duplicate = run(instance, "create-staff", "ana", "--role", "clerk")
@@ -80,13 +104,21 @@ def test_create_token_gives_a_working_bearer_token(instance: Path) -> None:
 
     app = create_app(load_settings(instance))
     client = app.test_client()
-    created = client.post("/api/v1/residents", json={"given_names": "A", "family_names": "B"}, headers={"Authorization": f"Bearer {token}"})
+    created = client.post(
+        "/api/v1/residents",
+        json={"given_names": "A", "family_names": "B"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert created.status_code == 201
     unknown = run(instance, "create-token", "nobody")
     assert unknown.returncode != 0
 
 
 def test_demo_fills_the_database(instance: Path) -> None:
-    result = run(instance, "demo", env={"CITIZEN_CARD_ARGON2_TIME_COST": "1", "CITIZEN_CARD_ARGON2_MEMORY_KIB": "1024"})
+    result = run(
+        instance,
+        "demo",
+        env={"CITIZEN_CARD_ARGON2_TIME_COST": "1", "CITIZEN_CARD_ARGON2_MEMORY_KIB": "1024"},
+    )
     assert result.returncode == 0, result.stderr
     assert "Registered 8 demo residents" in result.stdout

@@ -7,10 +7,10 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import downgrade, upgrade
 
+from citizen_card import create_app
 from citizen_card.config import Settings
 from citizen_card.extensions import db
 from citizen_card.paths import MIGRATIONS
-from citizen_card import create_app
 
 
 def test_upgrade_matches_the_models_then_downgrades_cleanly(settings: Settings) -> None:

@@ -27,6 +27,7 @@ def test_openapi_is_valid_and_matches_the_routes(app: Flask) -> None:
         for method in rule.methods or ():
             if method not in {"HEAD", "OPTIONS"}:
                 routes.add((path, method))
+
     # Path parameter names differ (the spec says {id}); compare the shape of the paths.
     def shape(pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
         return {(re.sub(r"\{[^}]+\}", "{}", path), method) for path, method in pairs}

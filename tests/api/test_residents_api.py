@@ -212,8 +212,9 @@ def test_broken_photos_are_refused_and_nothing_changes(
 def test_a_pixel_bomb_is_refused(
     client: FlaskClient, clerk_headers: dict[str, str], make_resident: Callable[..., str]
 ) -> None:
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     # A 10000 x 10000 black PNG compresses to a few hundred kB but would decode to 300 MB.
     out = io.BytesIO()

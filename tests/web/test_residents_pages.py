@@ -15,7 +15,9 @@ from citizen_card.models import AuditEvent, Resident
 from tests.conftest import csrf_token, photo_bytes
 
 
-def register(client: FlaskClient, photo: bytes | None = None, **fields: str) -> tuple[int, str, str]:
+def register(
+    client: FlaskClient, photo: bytes | None = None, **fields: str
+) -> tuple[int, str, str]:
     data: dict[str, object] = {
         "given_names": "Fatima",
         "family_names": "Zahra",
@@ -25,11 +27,17 @@ def register(client: FlaskClient, photo: bytes | None = None, **fields: str) -> 
     if photo is not None:
         data["photo"] = (io.BytesIO(photo), "photo.jpg")
     response = client.post("/residents/new", data=data, content_type="multipart/form-data")
-    return response.status_code, response.headers.get("Location", ""), response.get_data(as_text=True)
+    return (
+        response.status_code,
+        response.headers.get("Location", ""),
+        response.get_data(as_text=True),
+    )
 
 
 def test_register_with_a_photo_then_find_and_view(clerk_client: FlaskClient) -> None:
-    status, location, _ = register(clerk_client, photo=photo_bytes(), given_names="José", family_names="Pérez")
+    status, location, _ = register(
+        clerk_client, photo=photo_bytes(), given_names="José", family_names="Pérez"
+    )
     assert status == 302
     page = clerk_client.get(location).get_data(as_text=True)
     assert "José Pérez" in page
@@ -45,7 +53,9 @@ def test_register_with_a_photo_then_find_and_view(clerk_client: FlaskClient) -> 
     assert location in results
 
 
-def test_a_broken_photo_keeps_the_form_and_stores_nothing(clerk_client: FlaskClient, app: Flask) -> None:
+def test_a_broken_photo_keeps_the_form_and_stores_nothing(
+    clerk_client: FlaskClient, app: Flask
+) -> None:
     status, _, page = register(clerk_client, photo=b"GIF89a not really", given_names="Keep Me")
     assert status == 422
     assert "not an image that can be read" in page
@@ -93,13 +103,17 @@ def test_edit_keeps_fields_and_records_evidence(clerk_client: FlaskClient, app: 
     assert detail == '{"evidence":[],"fields":["contact","used_name"]}'
 
 
-def test_erase_needs_confirmation_then_removes_everything(clerk_client: FlaskClient, app: Flask) -> None:
+def test_erase_needs_confirmation_then_removes_everything(
+    clerk_client: FlaskClient, app: Flask
+) -> None:
     _, location, _ = register(clerk_client)
     public_id = location.rsplit("/", 1)[1]
     token = csrf_token(clerk_client, f"/residents/{public_id}/erase")
     refused = clerk_client.post(f"/residents/{public_id}/erase", data={"csrf_token": token})
     assert refused.status_code == 422
-    done = clerk_client.post(f"/residents/{public_id}/erase", data={"csrf_token": token, "confirm": "erase"})
+    done = clerk_client.post(
+        f"/residents/{public_id}/erase", data={"csrf_token": token, "confirm": "erase"}
+    )
     assert done.status_code == 302
     assert clerk_client.get(location).status_code == 404
     with app.app_context():
@@ -112,7 +126,9 @@ def test_unknown_resident_is_a_helpful_404(clerk_client: FlaskClient) -> None:
     assert "No such resident." in response.get_data(as_text=True)
 
 
-def test_search_with_nothing_to_match_says_so(clerk_client: FlaskClient, make_resident: Callable[..., str]) -> None:
+def test_search_with_nothing_to_match_says_so(
+    clerk_client: FlaskClient, make_resident: Callable[..., str]
+) -> None:
     make_resident()
     page = clerk_client.get("/residents/?q=zzzz").get_data(as_text=True)
     assert "0 residents found" in page

@@ -1,0 +1,96 @@
+"""A clerk at the counter, in a real Chromium: log in, register a resident with a photo."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from citizen_card.models import Staff
+from tests.conftest import TEST_PASSWORD, photo_bytes
+from tests.e2e.conftest import launch_chromium
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    server.server_close()
+
+
+def test_clerk_registers_a_resident_with_a_photo_file(
+    live_url: str, make_staff: Callable[..., Staff], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    clerk = make_staff("clerk")
+    photo = tmp_path / "portrait.jpg"
+    photo.write_bytes(photo_bytes())
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 390, "height": 844}, locale="en-GB")
+        page.goto(f"{live_url}/login")
+        page.get_by_label("User name").fill(clerk.username)
+        page.get_by_label("Password").fill(TEST_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="Find a resident")).to_be_visible()
+
+        page.get_by_role("link", name="Register a resident").click()
+        page.get_by_label("Given names").fill("Selam")
+        page.get_by_label("Family names").fill("Tesfay")
+        page.get_by_label("Proof of identity").check()
+        page.get_by_label("Proof of residence").check()
+        page.get_by_label("Or choose a photo file (JPEG or PNG)").set_input_files(str(photo))
+        page.get_by_role("button", name="Register").click()
+
+        expect(page.get_by_role("heading", name="Selam Tesfay")).to_be_visible()
+        expect(page.get_by_text("The resident is registered.")).to_be_visible()
+        image = page.get_by_role("img", name="Photo of the resident")
+        expect(image).to_be_visible()
+        # The browser really decoded the stored photo: a 35:45 picture.
+        width, height = page.evaluate(
+            "el => [el.naturalWidth, el.naturalHeight]", image.element_handle()
+        )
+        assert (width, height) == (420, 540)
+
+        page.get_by_role("link", name="Residents").click()
+        page.get_by_label("Name").fill("tesfay selam")
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("link", name="Selam Tesfay")).to_be_visible()
+        browser.close()
+
+
+def test_an_error_keeps_the_form_and_is_announced(
+    live_url: str, make_staff: Callable[..., Staff]
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    clerk = make_staff("clerk")
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(locale="en-GB")
+        page.goto(f"{live_url}/login")
+        page.get_by_label("User name").fill(clerk.username)
+        page.get_by_label("Password").fill(TEST_PASSWORD)
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", name="Find a resident")).to_be_visible()
+        page.goto(f"{live_url}/residents/new")
+        page.get_by_label("Given names").fill("Олена")
+        page.get_by_label("Family names").fill("Коваленко")
+        page.get_by_role("button", name="Register").click()
+        expect(page.get_by_role("alert")).to_contain_text("Latin form")
+        expect(page.get_by_label("Given names")).to_have_value("Олена")
+        expect(page.get_by_label("Latin form of the names")).to_have_attribute(
+            "aria-invalid", "true"
+        )
+        browser.close()
