@@ -48,6 +48,7 @@ class Settings:
     master_key: bytes
     blind_index_key: bytes
     database_url: str
+    keystore_url: str = ""
     ratelimit_storage_uri: str = "memory://"
     issuer_id: str = "CITY"
     issuer_name: str = "City"
@@ -167,6 +168,9 @@ def load_settings(instance_path: str | Path, **overrides: Any) -> Settings:
         "master_key": _decode_key("MASTER_KEY", str(raw["MASTER_KEY"])),
         "blind_index_key": _decode_key("BLIND_INDEX_KEY", str(raw["BLIND_INDEX_KEY"])),
         "database_url": database_url,
+        "keystore_url": str(
+            raw.get("KEYSTORE_URL") or f"sqlite:///{instance / 'keystore.sqlite3'}"
+        ),
     }
     known = {f.name for f in fields(Settings)} - {"instance_path", "extra"}
     for f in fields(Settings):

@@ -20,7 +20,7 @@ class AppContext:
 
     @property
     def registry_keys(self) -> RegistryKeys:
-        return RegistryKeys(self.settings.master_key, self.settings.blind_index_key)
+        return RegistryKeys.from_settings(self.settings)
 
     @property
     def registry_policy(self) -> RegistryPolicy:

@@ -102,9 +102,15 @@ def update_resident(public_id: str) -> dict[str, Any]:
 @bp.delete("/residents/<public_id>")
 @bearer_required("clerk")
 def delete_resident(public_id: str) -> tuple[str, int]:
+    ctx = app_context()
     resident = registry.get(db.session, public_id)
     registry.erase(
-        db.session, resident, actor=api_staff(), now=app_context().now(), reason="request"
+        db.session,
+        resident,
+        keys=ctx.registry_keys,
+        actor=api_staff(),
+        now=ctx.now(),
+        reason="request",
     )
     db.session.commit()
     return "", 204

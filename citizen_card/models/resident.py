@@ -16,9 +16,10 @@ EVIDENCE_KINDS = ("identity", "residence")
 class Resident(db.Model):  # type: ignore[name-defined,misc]
     """One resident. Every personal field lives in ``sealed``/``photo_sealed``.
 
-    ``data_key_wrapped`` is the resident's own AES key, wrapped by the instance master
-    key. Erasing the resident deletes it, which makes any backup copy of the sealed
-    fields unreadable too (crypto-shredding).
+    They are sealed with the resident's own AES key, which is wrapped by the instance
+    master key and kept in the separate key store (services/keystore.py) under
+    ``public_id``. Erasing the resident deletes that key, which makes any backup copy of
+    the sealed fields unreadable too (crypto-shredding).
     """
 
     __tablename__ = "resident"
@@ -27,7 +28,6 @@ class Resident(db.Model):  # type: ignore[name-defined,misc]
     # Random public id for URLs and the API: sequential ids would let anyone count or
     # walk the registry.
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
-    data_key_wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     photo_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

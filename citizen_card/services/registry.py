@@ -14,12 +14,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
+from citizen_card.config import Settings
 from citizen_card.models import Card, Evidence, Resident, ResidentNameToken, Staff
 from citizen_card.models.resident import EVIDENCE_KINDS
 from citizen_card.services import audit, privacy
 from citizen_card.services.errors import N_, ResidentNotFound, ValidationFailed
+from citizen_card.services.keystore import KeyStore, open_keystore
 from citizen_card.services.photos import normalise_photo
 from citizen_card.services.types import DbSession
 
@@ -41,6 +44,13 @@ FIELD_LABELS = {
 class RegistryKeys:
     master_key: bytes
     blind_index_key: bytes
+    keystore: KeyStore
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RegistryKeys:
+        return cls(
+            settings.master_key, settings.blind_index_key, open_keystore(settings.keystore_url)
+        )
 
 
 @dataclass(frozen=True)
@@ -218,7 +228,12 @@ def _aad(resident: Resident, purpose: str) -> bytes:
 
 
 def data_key(resident: Resident, keys: RegistryKeys) -> bytes:
-    return privacy.unwrap_data_key(keys.master_key, resident.data_key_wrapped, resident.public_id)
+    """The resident's data key.
+
+    :raises MissingDataKey: the key was destroyed (the resident was erased).
+    """
+    wrapped = keys.keystore.get(resident.public_id)
+    return privacy.unwrap_data_key(keys.master_key, wrapped, resident.public_id)
 
 
 def _seal_details(resident: Resident, details: ResidentDetails, key: bytes) -> None:
@@ -285,11 +300,12 @@ def register(
         created_at=now,
         updated_at=now,
         created_by_id=actor.id if actor else None,
-        data_key_wrapped=b"",
         sealed=b"",
     )
     key = privacy.new_data_key()
-    resident.data_key_wrapped = privacy.wrap_data_key(keys.master_key, key, resident.public_id)
+    keys.keystore.put(
+        resident.public_id, privacy.wrap_data_key(keys.master_key, key, resident.public_id)
+    )
     _seal_details(resident, details, key)
     _index_names(session, resident, details, keys)
     resident.evidence = [
@@ -409,6 +425,30 @@ def view(
     )
 
 
+SHRED_KEY = "citizen_card.shred"
+
+
+def shred_after_commit(session: DbSession, keys: RegistryKeys, public_id: str) -> None:
+    """Destroy the resident's data key once the deletion is committed.
+
+    Not before: if the transaction rolled back, the record would stay without its key.
+    """
+    pending: dict[str, KeyStore] = session.info.setdefault(SHRED_KEY, {})
+    pending[public_id] = keys.keystore
+
+
+@event.listens_for(Session, "after_commit")
+def _shred_committed(session: Session) -> None:
+    pending: dict[str, KeyStore] | None = session.info.pop(SHRED_KEY, None)
+    for public_id, keystore in (pending or {}).items():
+        keystore.delete([public_id])
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_shredding(session: Session) -> None:
+    session.info.pop(SHRED_KEY, None)
+
+
 def search(
     session: DbSession, query: str, *, keys: RegistryKeys, limit: int = SEARCH_LIMIT
 ) -> list[ResidentRecord]:
@@ -435,7 +475,13 @@ def search(
 
 
 def erase(
-    session: DbSession, resident: Resident, *, actor: Staff | None, now: datetime, reason: str
+    session: DbSession,
+    resident: Resident,
+    *,
+    keys: RegistryKeys,
+    actor: Staff | None,
+    now: datetime,
+    reason: str,
 ) -> None:
     """Erase a resident: revoke their cards, keep only the card numbers' revocation,
     and delete the record with its data key, so backups of it become unreadable."""
@@ -448,6 +494,7 @@ def erase(
         card.resident_id = None
     public_id = resident.public_id
     session.delete(resident)
+    shred_after_commit(session, keys, public_id)
     audit.record(
         session,
         actor=actor,

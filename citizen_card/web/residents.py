@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.models.resident import EVIDENCE_KINDS
-from citizen_card.services import registry
+from citizen_card.services import issuance, registry
 from citizen_card.services.errors import DomainError, ValidationFailed
 from citizen_card.web.common import current_staff, ok, role_required
 
@@ -96,7 +96,16 @@ def show(public_id: str) -> str:
         db.session, public_id, keys=ctx.registry_keys, actor=current_staff(), now=ctx.now()
     )
     db.session.commit()
-    return render_template("residents/show.html", record=record, evidence_kinds=EVIDENCE_KINDS)
+    cards = issuance.cards_of(db.session, record.resident, now=ctx.now())
+    return render_template(
+        "residents/show.html",
+        record=record,
+        evidence_kinds=EVIDENCE_KINDS,
+        cards=cards,
+        revoke_reasons=issuance.REVOKE_REASONS,
+        replace_reasons=issuance.REPLACE_REASONS,
+        reason_labels=issuance.REASON_LABELS,
+    )
 
 
 @bp.get("/<public_id>/photo.jpg")
@@ -163,7 +172,14 @@ def erase(public_id: str) -> BaseResponse | str:
         return render_template("residents/erase.html", resident=resident)
     if request.form.get("confirm") != "erase":
         raise ValidationFailed(_("Tick the box to confirm the erasure."), "not_confirmed")
-    registry.erase(db.session, resident, actor=current_staff(), now=ctx.now(), reason="request")
+    registry.erase(
+        db.session,
+        resident,
+        keys=ctx.registry_keys,
+        actor=current_staff(),
+        now=ctx.now(),
+        reason="request",
+    )
     db.session.commit()
     ok(_("The resident's record is erased. Their cards are revoked."))
     return redirect(url_for("residents.index"))

@@ -2,15 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 00:10:33.586655
+Create Date: 2026-11-29 00:15:21.641016
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import citizen_card.models.types
-
 
 # revision identifiers, used by Alembic.
 revision = "0001"
@@ -128,7 +127,6 @@ def upgrade():
         "resident",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("public_id", sa.String(length=32), nullable=False),
-        sa.Column("data_key_wrapped", sa.LargeBinary(), nullable=False),
         sa.Column("sealed", sa.LargeBinary(), nullable=False),
         sa.Column("photo_sealed", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", citizen_card.models.types.UTCDateTime(), nullable=False),

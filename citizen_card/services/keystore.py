@@ -1,0 +1,87 @@
+"""The residents' data keys, kept apart from the database that holds their ciphertext.
+
+Crypto-shredding only works if destroying a key destroys every copy. A key stored in the
+main database would live on in its backups; here the keys sit in a separate store (by
+default ``instance/keystore.sqlite3``; for several hosts, a separate PostgreSQL database
+with short backup retention). Erasing a resident deletes the key here, so a backup of
+the main database taken before the erasure can no longer be read for that person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import cache
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    insert,
+    select,
+)
+
+metadata = MetaData()
+data_key = Table(
+    "data_key",
+    metadata,
+    Column("ref", String(32), primary_key=True),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+
+class MissingDataKey(LookupError):
+    """The record's key is gone: the record was erased (or the store is not the right one)."""
+
+
+class KeyStore:
+    """A table of wrapped data keys, one per record reference."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def put(self, ref: str, wrapped: bytes) -> None:
+        # Committed at once and on its own: a key must exist before any ciphertext that
+        # needs it is committed. A key left behind by a failed registration is swept.
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(data_key).values(
+                    ref=ref, wrapped=wrapped, created_at=datetime.now(UTC).replace(tzinfo=None)
+                )
+            )
+
+    def get(self, ref: str) -> bytes:
+        with self.engine.connect() as conn:
+            wrapped = conn.execute(
+                select(data_key.c.wrapped).where(data_key.c.ref == ref)
+            ).scalar_one_or_none()
+        if wrapped is None:
+            raise MissingDataKey(ref)
+        return bytes(wrapped)
+
+    def delete(self, refs: Iterable[str]) -> None:
+        refs = list(refs)
+        if refs:
+            with self.engine.begin() as conn:
+                conn.execute(delete(data_key).where(data_key.c.ref.in_(refs)))
+
+    def refs(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(data_key.c.ref)).scalars())
+
+
+@cache
+def open_keystore(url: str) -> KeyStore:
+    """One store (and one connection pool) per URL for the life of the process."""
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    options = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
+    return KeyStore(create_engine(url, **options))
