@@ -79,12 +79,23 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     # Blueprints import the extensions above; importing them here keeps the factory the
     # only place where the app is assembled.
+    from citizen_card.api import cards as api_cards
     from citizen_card.api import v1
-    from citizen_card.web import admin, auth, residents, site
+    from citizen_card.web import admin, auth, cards, portal, residents, site
 
-    for blueprint in (site.bp, auth.bp, residents.bp, admin.bp, v1.bp):
+    for blueprint in (
+        site.bp,
+        auth.bp,
+        residents.bp,
+        admin.bp,
+        v1.bp,
+        api_cards.bp,
+        cards.bp,
+        portal.bp,
+    ):
         app.register_blueprint(blueprint)
     csrf.exempt(v1.bp)
+    csrf.exempt(api_cards.bp)
     app.extensions["citizen_card_ready"] = ctx
 
 

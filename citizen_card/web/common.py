@@ -33,7 +33,7 @@ def role_required(*roles: str) -> Callable[[F], F]:
 
 
 def current_staff() -> Staff:
-    staff = current_user._get_current_object()  # noqa: SLF001 — the proxy's documented unwrap
+    staff = current_user._get_current_object()
     if not isinstance(staff, Staff):
         abort(401)
     return staff

@@ -1,0 +1,260 @@
+"""Card life through the service functions: transitions, audit events, download codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from citizen_card.context import app_context
+from citizen_card.extensions import db
+from citizen_card.models import AuditEvent, Card, StatusList
+from citizen_card.services import audit, issuance, registry
+from citizen_card.services.errors import Conflict, DomainError, ValidationFailed
+from verify.cardnumber import format_card_number, is_valid_card_number
+from verify.credential import decode_claims_unverified, extract_token, token_bytes
+from verify.status import LIST_SIZE
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        yield
+        db.session.rollback()
+
+
+def _issue(public_id: str) -> issuance.IssuedCard:
+    c = app_context()
+    resident = registry.get(db.session, public_id)
+    issued = issuance.issue(db.session, resident, settings=c.settings, actor=None, now=c.now())
+    db.session.commit()
+    return issued
+
+
+def _events(card_number: str) -> list[tuple[str, dict[str, object]]]:
+    rows = db.session.execute(
+        select(AuditEvent).where(AuditEvent.target_ref == card_number).order_by(AuditEvent.seq)
+    ).scalars()
+    return [(row.action, json.loads(row.detail)) for row in rows]
+
+
+def test_issue_signs_the_printed_name_and_a_fresh_status_entry(
+    ctx: None, make_resident: Callable[..., str]
+) -> None:
+    public_id = make_resident()
+    issued = _issue(public_id)
+    card = issued.card
+
+    assert is_valid_card_number(card.number)
+    assert card.status == "active"
+    assert 0 <= card.status_index < LIST_SIZE
+    assert db.session.get(StatusList, card.status_list_id) is not None
+    claims = decode_claims_unverified(token_bytes(extract_token(issued.qr)))
+    assert claims.name == "María José García López"
+    assert claims.card_number == card.number
+    assert (claims.status_list, claims.status_index) == (card.status_list_id, card.status_index)
+    assert claims.expires_at == int(card.expires_at.timestamp())
+    assert issued.qr.startswith("HTTPS://VERIFY.LISBOA.EXAMPLE/V#")
+    # Kept sealed, never in clear.
+    assert card.qr_sealed is not None and issued.qr.encode() not in card.qr_sealed
+    assert issuance.qr_of(card, settings=app_context().settings) == issued.qr
+    assert len(issued.download_code) == 12
+    assert card.download_code_hash is not None
+    assert _events(card.number) == [("card.issue", {"resident": public_id})]
+    assert audit.verify_chain(db.session).ok
+
+
+def test_issue_without_photo_is_refused(ctx: None, make_resident: Callable[..., str]) -> None:
+    public_id = make_resident(photo=False)
+    with pytest.raises(issuance.IssuanceError) as caught:
+        _issue(public_id)
+    assert caught.value.code == "no_photo"
+    assert caught.value.status == 422
+
+
+def test_second_card_while_one_is_current_is_a_conflict(
+    ctx: None, make_resident: Callable[..., str]
+) -> None:
+    public_id = make_resident()
+    _issue(public_id)
+    with pytest.raises(Conflict) as caught:
+        _issue(public_id)
+    assert caught.value.code == "has_current_card"
+
+
+def test_issue_after_expiry_closes_the_expired_card(
+    ctx: None, make_resident: Callable[..., str]
+) -> None:
+    public_id = make_resident()
+    old = _issue(public_id).card
+    c = app_context()
+    later = old.expires_at + timedelta(days=1)
+    assert issuance.state_of(old, later) == "expired"
+    resident = registry.get(db.session, public_id)
+    new = issuance.issue(db.session, resident, settings=c.settings, actor=None, now=later)
+    db.session.commit()
+    assert (old.status, old.revocation_reason) == ("revoked", "expired")
+    assert new.card.status == "active"
+    assert _events(old.number)[-1] == ("card.revoke", {"reason": "expired"})
+
+
+def test_suspend_reinstate_revoke_and_forbidden_transitions(
+    ctx: None, make_resident: Callable[..., str]
+) -> None:
+    card = _issue(make_resident()).card
+    c = app_context()
+    generation = db.session.get(StatusList, card.status_list_id).generation
+
+    with pytest.raises(issuance.CardNotActive) as caught:
+        issuance.reinstate(db.session, card, actor=None, now=c.now())
+    assert caught.value.code == "card_not_suspended"
+
+    issuance.suspend(db.session, card, actor=None, now=c.now())
+    db.session.commit()
+    assert card.status == "suspended"
+    with pytest.raises(issuance.CardNotActive):
+        issuance.suspend(db.session, card, actor=None, now=c.now())
+    with pytest.raises(issuance.CardNotActive):
+        issuance.renew(db.session, card, settings=c.settings, actor=None, now=c.now())
+
+    issuance.reinstate(db.session, card, actor=None, now=c.now())
+    db.session.commit()
+    assert card.status == "active"
+
+    with pytest.raises(ValidationFailed) as bad_reason:
+        issuance.revoke(db.session, card, "because", actor=None, now=c.now())
+    assert bad_reason.value.code == "invalid_reason"
+
+    issuance.revoke(db.session, card, "stolen", actor=None, now=c.now())
+    db.session.commit()
+    assert (card.status, card.revocation_reason) == ("revoked", "stolen")
+    for change in (issuance.suspend, issuance.reinstate):
+        with pytest.raises(issuance.CardNotActive):
+            change(db.session, card, actor=None, now=c.now())
+    with pytest.raises(issuance.CardNotActive) as again:
+        issuance.revoke(db.session, card, "lost", actor=None, now=c.now())
+    assert again.value.code == "card_revoked"
+
+    # Each status change told the publisher, in its own transaction.
+    db.session.expire_all()
+    assert db.session.get(StatusList, card.status_list_id).generation == generation + 3
+    assert [action for action, _ in _events(card.number)] == [
+        "card.issue",
+        "card.suspend",
+        "card.reinstate",
+        "card.revoke",
+    ]
+    assert _events(card.number)[-1][1] == {"reason": "stolen"}
+
+
+def test_renew_and_replace_revoke_the_old_card_in_the_same_transaction(
+    ctx: None, make_resident: Callable[..., str]
+) -> None:
+    public_id = make_resident()
+    first = _issue(public_id).card
+    c = app_context()
+
+    renewed = issuance.renew(db.session, first, settings=c.settings, actor=None, now=c.now())
+    db.session.commit()
+    assert (first.status, first.revocation_reason) == ("revoked", "renewed")
+    assert renewed.card.number != first.number
+    assert _events(renewed.card.number)[0] == (
+        "card.renew",
+        {"resident": public_id, "replaces": first.number, "reason": "renewed"},
+    )
+
+    issuance.suspend(db.session, renewed.card, actor=None, now=c.now())
+    with pytest.raises(ValidationFailed):
+        issuance.replace(
+            db.session, renewed.card, "renewed", settings=c.settings, actor=None, now=c.now()
+        )
+    replaced = issuance.replace(
+        db.session, renewed.card, "lost", settings=c.settings, actor=None, now=c.now()
+    )
+    db.session.commit()
+    assert (renewed.card.status, renewed.card.revocation_reason) == ("revoked", "lost")
+    current = [
+        v
+        for v in issuance.cards_of(db.session, registry.get(db.session, public_id), now=c.now())
+        if v.is_current
+    ]
+    assert [v.card.number for v in current] == [replaced.card.number]
+
+
+def test_download_code_is_single_use_and_expires(
+    ctx: None, make_resident: Callable[..., str]
+) -> None:
+    issued = _issue(make_resident())
+    other = _issue(make_resident(given_names="Amadou", family_names="Diallo"))
+    c = app_context()
+    number, code = format_card_number(issued.card.number), issued.download_code
+    refusals = [
+        (number, "0000-0000-0000"),
+        (number, other.download_code),  # a code made for another card
+        (format_card_number(other.card.number), code),
+        ("not a number", code),
+        (number, ""),
+    ]
+    for typed_number, typed_code in refusals:
+        with pytest.raises(issuance.DownloadRefused) as caught:
+            issuance.redeem_download_code(db.session, typed_number, typed_code, now=c.now())
+        assert caught.value.message == issuance.DownloadRefused().message
+
+    too_late = c.now() + issuance.DOWNLOAD_CODE_VALIDITY + timedelta(seconds=1)
+    with pytest.raises(issuance.DownloadRefused):
+        issuance.redeem_download_code(db.session, number, code, now=too_late)
+
+    # Lower case, spaces, no dashes: read as the receipt's code.
+    card = issuance.redeem_download_code(
+        db.session, number.lower(), " ".join(code.lower()), now=c.now()
+    )
+    db.session.commit()
+    assert card.download_code_used_at is not None
+    assert _events(card.number)[-1] == ("card.download", {})
+    with pytest.raises(issuance.DownloadRefused):
+        issuance.redeem_download_code(db.session, number, code, now=c.now())
+
+    fresh = issuance.new_download_code(db.session, card, actor=None, now=c.now())
+    db.session.commit()
+    assert issuance.redeem_download_code(db.session, number, fresh, now=c.now()) is card
+    db.session.commit()
+
+    # A revoked card opens with no code.
+    fresh = issuance.new_download_code(db.session, card, actor=None, now=c.now())
+    issuance.revoke(db.session, card, "lost", actor=None, now=c.now())
+    db.session.commit()
+    with pytest.raises(issuance.DownloadRefused):
+        issuance.redeem_download_code(db.session, number, fresh, now=c.now())
+    with pytest.raises(issuance.CardNotActive):
+        issuance.new_download_code(db.session, card, actor=None, now=c.now())
+
+
+def test_unknown_card_numbers_are_not_found(ctx: None) -> None:
+    for text in ("", "XXXX", "0000-0000-0000", "A" * 100):
+        with pytest.raises(issuance.CardNotFound):
+            issuance.get_card(db.session, text)
+
+
+def test_a_full_status_list_opens_the_next_one(
+    ctx: None, make_resident: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _issue(make_resident()).card
+    # Shrink the list to what is used; the next card must go to a new list.
+    status_list = db.session.get(StatusList, first.status_list_id)
+    status_list.size = 1
+    db.session.commit()
+    second = _issue(make_resident(given_names="Ana")).card
+    assert second.status_list_id == first.status_list_id + 1
+    assert db.session.get(StatusList, second.status_list_id).size == LIST_SIZE
+
+
+def test_errors_carry_stable_codes(ctx: None) -> None:
+    assert issubclass(issuance.IssuanceError, DomainError)
+    assert issuance.CardNotActive().status == 409
+    assert issuance.CardNotFound().status == 404
+    assert issuance.DownloadRefused().code == "download_refused"
+    assert db.session.scalar(select(Card.id)) is None
