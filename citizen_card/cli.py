@@ -22,9 +22,19 @@ from citizen_card.services.errors import DomainError
 
 def _app() -> Flask:
     try:
-        return create_app()
+        app = create_app()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    # Close the connection pool when the command ends (it matters when the command runs
+    # inside another process, as in tests; a real CLI process exits anyway).
+    click.get_current_context().call_on_close(lambda: _dispose(app))
+    return app
+
+
+def _dispose(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def upgrade_database(app: Flask) -> None:
@@ -164,6 +174,130 @@ def demo() -> None:
         for line in fill_demo(db.session, app_context()):
             click.echo(line)
         db.session.commit()
+
+
+@main.group()
+def keys() -> None:
+    """Signing keys: list, rotate, revoke, export the public keys."""
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List the signing keys and their state."""
+    app = _app()
+    with app.app_context():
+        from citizen_card.services import keyring
+
+        for key in keyring.list_keys(db.session):
+            click.echo(f"{key.kid}  {key.state:8}  created {key.created_at:%Y-%m-%d %H:%M}")
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Make a new signing key; the current one retires and its cards still verify."""
+    app = _app()
+    with app.app_context():
+        from citizen_card.services import keyring
+
+        ctx = app_context()
+        key = keyring.rotate(db.session, ctx.settings, now=ctx.now(), actor=None)
+        db.session.commit()
+        click.echo(f"New signing key {key.kid}.")
+
+
+@keys.command("revoke")
+@click.argument("kid")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def keys_revoke(kid: str, yes: bool) -> None:
+    """Revoke a compromised key: every card it signed stops verifying (key_revoked)."""
+    if not yes:
+        click.confirm(
+            f"Every card signed with {kid} will fail verification. Revoke it?", abort=True
+        )
+    app = _app()
+    with app.app_context():
+        from citizen_card.services import keyring
+
+        ctx = app_context()
+        try:
+            keyring.revoke(db.session, ctx.settings, kid, now=ctx.now(), actor=None)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        db.session.commit()
+        click.echo(f"Key {kid} is revoked. Cards it signed must be reissued.")
+
+
+@keys.command("export")
+def keys_export() -> None:
+    """Print the JWKS (public keys) for verifiers that work offline."""
+    import json
+
+    app = _app()
+    with app.app_context():
+        from citizen_card.services import keyring
+
+        published = keyring.published_keys(db.session, app_context().settings)
+        click.echo(json.dumps(published.jwks, indent=2, sort_keys=True))
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check the whole hash chain; names the first event that does not fit."""
+    app = _app()
+    with app.app_context():
+        from citizen_card.services import audit as audit_service
+
+        report = audit_service.verify_chain(db.session)
+    if report.ok:
+        click.echo(f"Audit log intact: {report.events} events, head {report.head.hex()}.")
+        return
+    raise click.ClickException(
+        f"Audit log broken at event {report.first_bad_seq}: {report.problem} "
+        f"({report.events} events before it are intact)."
+    )
+
+
+@audit.command("export-head")
+def audit_export_head() -> None:
+    """Print the chain head signed with the issuer's key, to keep a copy elsewhere."""
+    import json
+
+    app = _app()
+    with app.app_context():
+        from citizen_card.services import audit as audit_service
+
+        ctx = app_context()
+        statement = audit_service.signed_head(db.session, ctx.settings, now=ctx.now())
+    click.echo(json.dumps(statement, indent=2, sort_keys=True))
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Only say how many would be deleted.")
+def purge(dry_run: bool) -> None:
+    """Delete residents whose cards all expired more than RETENTION_MONTHS ago.
+
+    Run it daily (cron or a systemd timer); see README.
+    """
+    app = _app()
+    with app.app_context():
+        from citizen_card.services import retention
+
+        ctx = app_context()
+        result = retention.purge(
+            db.session, ctx.settings, keys=ctx.registry_keys, now=ctx.now(), dry_run=dry_run
+        )
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+            retention.sweep_keys(db.session, ctx.registry_keys)
+    verb = "Would delete" if dry_run else "Deleted"
+    click.echo(f"{verb} {result.residents} resident record(s) past the retention period.")
 
 
 if __name__ == "__main__":

@@ -62,6 +62,8 @@ class Settings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 10
     secure_cookies: bool = False
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
+    proxy_count: int = 0
     # argon2id cost: RFC 9106's second recommended option; tests lower it by config.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536

@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from citizen_card import context
 from citizen_card.config import Settings
@@ -20,6 +21,8 @@ from citizen_card.models import Staff
 from citizen_card.paths import MIGRATIONS, TRANSLATIONS
 from citizen_card.services import accounts
 from citizen_card.services.errors import DomainError
+from citizen_card.services.publication import IssuerVerifierBackend
+from verify import web as verify_web
 
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "pt": "Português", "es": "Español"}
 log = logging.getLogger(__name__)
@@ -49,7 +52,11 @@ def _sqlite_begin(conn: Any) -> None:
 
 def init_app(app: Flask, settings: Settings) -> None:
     app.config.update(settings.flask_config())
-    ctx = context.install(app, settings)
+    if not settings.testing:
+        # FLASK_DEBUG=1 left in a production environment must not turn on debug mode
+        # (exceptions propagated to the server, template reloading, verbose bad requests).
+        app.debug = False
+    context.install(app, settings)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
 
     db.init_app(app)
@@ -92,11 +99,25 @@ def init_app(app: Flask, settings: Settings) -> None:
         api_cards.bp,
         cards.bp,
         portal.bp,
+        verify_web.bp,
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(v1.bp)
     csrf.exempt(api_cards.bp)
-    app.extensions["citizen_card_ready"] = ctx
+    csrf.exempt(verify_web.bp)
+    with app.app_context():
+        backend = IssuerVerifierBackend(settings, db.engine)
+    app.extensions[verify_web.EXTENSION_KEY] = backend
+    # Anyone may verify, but not flood the service: a limit per address.
+    for endpoint in verify_web.RATE_LIMITED_ENDPOINTS:
+        view = app.view_functions[endpoint]
+        # Flask-Limiter's decorator is typed for async views as well; this one is sync.
+        app.view_functions[endpoint] = limiter.limit("120 per minute")(view)  # type: ignore[assignment]
+    if settings.proxy_count:
+        # Behind a reverse proxy the client address is in X-Forwarded-For.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count
+        )
 
 
 def _select_locale() -> str | None:
@@ -145,6 +166,10 @@ def _security_headers(response: Response) -> Response:
     # personal data: keep it out of every cache.
     if request.endpoint not in _CACHEABLE:
         headers["Cache-Control"] = "no-store"
+    elif response.status_code < 400 and "no-store" not in headers.get("Cache-Control", ""):
+        # Public files hold nothing personal: any cache may keep them (revalidated unless
+        # the view gave a max-age).
+        response.cache_control.public = True
     return response
 
 

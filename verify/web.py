@@ -49,6 +49,7 @@ __all__ = [
     "CONTENT_SECURITY_POLICY",
     "EXTENSION_KEY",
     "MAX_VERIFY_BODY_BYTES",
+    "RATE_LIMITED_ENDPOINTS",
     "StaticVerifierBackend",
     "VerifierBackend",
     "api_verify",
@@ -81,8 +82,8 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/verify-static",
 )
-# Host apps find the view to rate limit here without hard-coding the endpoint name.
-bp.rate_limited_endpoints = (API_VERIFY_ENDPOINT,)  # type: ignore[attr-defined]
+# Host apps find the views to rate limit here without hard-coding endpoint names.
+RATE_LIMITED_ENDPOINTS = (API_VERIFY_ENDPOINT,)
 
 _STATIC_DIR = Path(__file__).parent / "static"
 _SERVICE_WORKER = "verify-sw.js"

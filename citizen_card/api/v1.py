@@ -116,6 +116,17 @@ def delete_resident(public_id: str) -> tuple[str, int]:
     return "", 204
 
 
+@bp.get("/residents/<public_id>/export")
+@bearer_required("clerk")
+def export_resident(public_id: str) -> dict[str, Any]:
+    ctx = app_context()
+    data = registry.export(
+        db.session, public_id, keys=ctx.registry_keys, actor=api_staff(), now=ctx.now()
+    )
+    db.session.commit()
+    return data
+
+
 @bp.put("/residents/<public_id>/photo")
 @bearer_required("clerk")
 def put_photo(public_id: str) -> tuple[str, int]:

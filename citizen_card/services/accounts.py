@@ -146,9 +146,9 @@ def create_staff(
 
 
 def authenticate(
-    session: DbSession, *, username: str, password: str, policy: PasswordPolicy
+    session: DbSession, *, username: str, password: str, policy: PasswordPolicy, now: datetime
 ) -> Staff:
-    """Check a username and password.
+    """Check a username and password; a failure is audited (never with what was typed).
 
     :raises AuthenticationFailed: whatever the cause, with the same message and cost.
     """
@@ -160,16 +160,32 @@ def authenticate(
     if staff is None:
         with contextlib.suppress(VerificationError):
             hasher.verify(_dummy_hash(policy), candidate)
+        _failed(session, None, now, "unknown_account")
         raise AuthenticationFailed
     try:
         hasher.verify(staff.password_hash, candidate)
     except (VerificationError, InvalidHashError) as exc:
+        _failed(session, staff, now, "wrong_password")
         raise AuthenticationFailed from exc
     if not staff.active:
+        _failed(session, staff, now, "disabled")
         raise AuthenticationFailed
     if hasher.check_needs_rehash(staff.password_hash):
         staff.password_hash = hasher.hash(candidate)
     return staff
+
+
+def _failed(session: DbSession, staff: Staff | None, now: datetime, cause: str) -> None:
+    # The typed user name is not recorded: people type passwords into it by mistake.
+    audit.record(
+        session,
+        actor=None,
+        action="auth.login_failed",
+        target_type="staff",
+        target_ref=staff.id if staff else "unknown",
+        now=now,
+        detail={"cause": cause},
+    )
 
 
 @cache
@@ -197,9 +213,14 @@ def set_password(
     now: datetime,
     actor: Staff | None,
     must_change: bool = False,
+    keep_session_id: int | None = None,
 ) -> None:
     """Set a new password and end every other session of the account."""
     password = check_password_rules(password)
+    others = delete(StaffSession).where(StaffSession.staff_id == staff.id)
+    if keep_session_id is not None:
+        others = others.where(StaffSession.id != keep_session_id)
+    session.execute(others)
     staff.password_hash = policy.hasher().hash(password)
     staff.password_changed_at = now
     staff.must_change_password = must_change

@@ -8,6 +8,7 @@ outlive an erasure.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from citizen_card.config import Settings
 from citizen_card.models import AuditEvent, AuditHead, Staff
 from citizen_card.services.types import DbSession
 
@@ -104,3 +106,54 @@ def verify_chain(session: DbSession) -> ChainReport:
     if head is not None and (head.seq != count or head.hash != prev):
         return ChainReport(False, count, prev, count + 1, "events after this point were removed")
     return ChainReport(True, count, prev)
+
+
+def signed_head(session: DbSession, settings: Settings, *, now: datetime) -> dict[str, Any]:
+    """The chain head, signed with the issuer's current key.
+
+    Kept elsewhere (printed, mailed to an oversight body), it proves later that the log
+    held at least these events with exactly this content: no rewrite can keep the hash.
+    """
+    from citizen_card.services import keyring
+
+    report = verify_chain(session)
+    key = keyring.active_key(session)
+    if key is None:
+        raise RuntimeError("no signing key")
+    statement: dict[str, Any] = {
+        "issuer": settings.issuer_id,
+        "seq": report.events,
+        "head": report.head.hex(),
+        "at": now.isoformat(timespec="seconds"),
+        "kid": key.kid,
+        "chain_ok": report.ok,
+    }
+    signature = keyring.signer(key, settings).sign(_statement_bytes(statement))
+    statement["signature"] = base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+    return statement
+
+
+def _statement_bytes(statement: dict[str, Any]) -> bytes:
+    body = {k: v for k, v in statement.items() if k != "signature"}
+    return (
+        b"citizen-card audit head\n"
+        + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    )
+
+
+def check_head(session: DbSession, statement: dict[str, Any], public_key: bytes) -> bool:
+    """True when the signature holds and the log still has that head at that position."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    signature = base64.urlsafe_b64decode(str(statement.get("signature", "")) + "==")
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(
+            signature, _statement_bytes(statement)
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    event = session.execute(
+        select(AuditEvent).where(AuditEvent.seq == statement.get("seq"))
+    ).scalar_one_or_none()
+    return event is not None and event.hash.hex() == statement.get("head")

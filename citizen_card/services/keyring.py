@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from citizen_card.config import Settings
 from citizen_card.models import SigningKey, Staff
-from citizen_card.services import audit, privacy
+from citizen_card.services import audit, privacy, signals
 from citizen_card.services.errors import N_, Conflict, NotFound
 from citizen_card.services.types import DbSession
 from verify.credential import Ed25519Signer, jwk_thumbprint_kid, kid_to_text
@@ -64,6 +64,7 @@ def ensure_signing_key(session: DbSession, settings: Settings, *, now: datetime)
     if active_key(session) is not None:
         return False
     key = generate_key(session, settings, now=now)
+    signals.keys_changed(session)
     audit.record(
         session, actor=None, action="key.create", target_type="key", target_ref=key.kid, now=now
     )
@@ -105,6 +106,7 @@ def rotate(
         previous.private_key_sealed = None
         session.flush()
     key = generate_key(session, settings, now=now)
+    signals.keys_changed(session)
     audit.record(
         session,
         actor=actor,
@@ -136,6 +138,7 @@ def revoke(
     key.state = "revoked"
     key.revoked_at = now
     key.private_key_sealed = None
+    signals.keys_changed(session)
     audit.record(
         session, actor=actor, action="key.revoke", target_type="key", target_ref=kid, now=now
     )

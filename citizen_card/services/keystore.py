@@ -10,7 +10,7 @@ the main database taken before the erasure can no longer be read for that person
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from sqlalchemy import (
@@ -73,9 +73,13 @@ class KeyStore:
             with self.engine.begin() as conn:
                 conn.execute(delete(data_key).where(data_key.c.ref.in_(refs)))
 
-    def refs(self) -> set[str]:
+    def refs(self, older_than: timedelta | None = None) -> set[str]:
+        query = select(data_key.c.ref)
+        if older_than is not None:
+            cutoff = (datetime.now(UTC) - older_than).replace(tzinfo=None)
+            query = query.where(data_key.c.created_at < cutoff)
         with self.engine.connect() as conn:
-            return set(conn.execute(select(data_key.c.ref)).scalars())
+            return set(conn.execute(query).scalars())
 
 
 @cache

@@ -7,6 +7,7 @@ through blind indexes.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import unicodedata
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from citizen_card.config import Settings
 from citizen_card.models import Card, Evidence, Resident, ResidentNameToken, Staff
 from citizen_card.models.resident import EVIDENCE_KINDS
-from citizen_card.services import audit, privacy
+from citizen_card.services import audit, privacy, signals
 from citizen_card.services.errors import N_, ResidentNotFound, ValidationFailed
 from citizen_card.services.keystore import KeyStore, open_keystore
 from citizen_card.services.photos import normalise_photo
@@ -425,6 +426,49 @@ def view(
     )
 
 
+def export(
+    session: DbSession, public_id: str, *, keys: RegistryKeys, actor: Staff | None, now: datetime
+) -> dict[str, Any]:
+    """Everything held about a resident, for the resident (right of access).
+
+    The photo is included as base64 JPEG. The export is audited like a reading.
+    """
+    resident = get(session, public_id)
+    photo = open_photo(resident, keys)
+    cards = session.scalars(
+        select(Card).where(Card.resident_id == resident.id).order_by(Card.issued_at)
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="resident.export",
+        target_type="resident",
+        target_ref=resident.public_id,
+        now=now,
+    )
+    return {
+        "id": resident.public_id,
+        "registered_at": resident.created_at.isoformat(),
+        "updated_at": resident.updated_at.isoformat(),
+        "details": open_details(resident, keys).to_json(),
+        "evidence_seen": [
+            {"kind": e.kind, "seen_at": e.seen_at.isoformat()} for e in resident.evidence
+        ],
+        "cards": [
+            {
+                "card_number": card.number,
+                "status": card.status,
+                "revocation_reason": card.revocation_reason,
+                "issued_at": card.issued_at.isoformat(),
+                "expires_at": card.expires_at.isoformat(),
+                "printed_at": card.printed_at.isoformat() if card.printed_at else None,
+            }
+            for card in cards
+        ],
+        "photo_jpeg_base64": base64.b64encode(photo).decode() if photo else None,
+    }
+
+
 SHRED_KEY = "citizen_card.shred"
 
 
@@ -489,6 +533,7 @@ def erase(
         if card.status != "revoked":
             card.status = "revoked"
             card.revocation_reason = "erased"
+            signals.status_changed(session, card.status_list_id)
         card.qr_sealed = None
         card.download_code_hash = None
         card.resident_id = None

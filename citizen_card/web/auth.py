@@ -1,19 +1,49 @@
-"""Log in, log out, change one's password."""
+"""Log in (password, then a TOTP code where enrolled), log out, password, second factor."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from citizen_card.context import app_context
 from citizen_card.extensions import db, limiter
-from citizen_card.services import accounts
+from citizen_card.models import Staff
+from citizen_card.services import accounts, second_factor
 from citizen_card.services.errors import DomainError
 from citizen_card.web.common import current_staff, flash_error, ok, role_required
 
 bp = Blueprint("auth", __name__)
+PENDING_SECONDS = 300
+# Pages a staff member may open before choosing a password and enrolling a second factor.
+SETUP_ENDPOINTS = {
+    "auth.change_password",
+    "auth.second_factor",
+    "auth.logout",
+    "auth.login",
+    "auth.login_code",
+    "site.set_language",
+    "site.healthz",
+    "static",
+}
+
+
+@bp.before_app_request
+def require_account_setup() -> Response | None:
+    """Send staff to choose a password, then to enrol a second factor, before anything else."""
+    if not current_user.is_authenticated or request.endpoint in SETUP_ENDPOINTS:
+        return None
+    if (request.endpoint or "").startswith(("api_", "verify.")):
+        return None
+    staff = current_staff()
+    if staff.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    if second_factor.required_for(staff, app_context().settings) and not second_factor.enrolled(
+        staff
+    ):
+        return redirect(url_for("auth.second_factor"))
+    return None
 
 
 def _account_key() -> str:
@@ -30,24 +60,77 @@ def login() -> Response | str | tuple[str, int]:
         password = request.form.get("password", "")
         try:
             staff = accounts.authenticate(
-                db.session, username=username, password=password, policy=ctx.password_policy
+                db.session,
+                username=username,
+                password=password,
+                policy=ctx.password_policy,
+                now=ctx.now(),
             )
         except accounts.AuthenticationFailed:
             db.session.commit()
             flash(_("Wrong user name or password."), "error")
             return render_template("auth/login.html", username=username), 401
-        # A fresh cookie and a fresh server-side session: no session fixation.
-        lang = session.get("lang")
-        session.clear()
-        if lang:
-            session["lang"] = lang
-        session["sid"] = accounts.start_session(db.session, staff, now=ctx.now())
         db.session.commit()
-        login_user(staff)
-        if staff.must_change_password:
-            return redirect(url_for("auth.change_password"))
-        return redirect(url_for("site.index"))
+        if second_factor.enrolled(staff):
+            _fresh_cookie()
+            session["pending_staff"] = staff.id
+            session["pending_at"] = int(ctx.now().timestamp())
+            return redirect(url_for("auth.login_code"))
+        return _complete_login(staff)
     return render_template("auth/login.html", username="")
+
+
+def _fresh_cookie() -> None:
+    # A fresh cookie and, below, a fresh server-side session: no session fixation.
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def _complete_login(staff: Staff) -> Response:
+    ctx = app_context()
+    _fresh_cookie()
+    session["sid"] = accounts.start_session(db.session, staff, now=ctx.now())
+    db.session.commit()
+    login_user(staff)
+    if staff.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    return redirect(url_for("site.index"))
+
+
+def _pending_key() -> str:
+    return f"login-code:{session.get('pending_staff')}"
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit("5 per minute;20 per hour", key_func=_pending_key, methods=["POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def login_code() -> Response | str | tuple[str, int]:
+    """Second step of a login: the code from the staff member's authenticator app."""
+    ctx = app_context()
+    staff_id, started = session.get("pending_staff"), session.get("pending_at")
+    if not isinstance(staff_id, int) or not isinstance(started, int):
+        return redirect(url_for("auth.login"))
+    if ctx.now().timestamp() - started > PENDING_SECONDS:
+        session.clear()
+        flash(_("The login took too long. Please start again."), "error")
+        return redirect(url_for("auth.login"))
+    if request.method == "GET":
+        return render_template("auth/code.html")
+    staff = db.session.get(Staff, staff_id)
+    code = request.form.get("code", "")[:16]
+    if (
+        staff is None
+        or not staff.active
+        or not second_factor.check_code(
+            db.session, staff, code, settings=ctx.settings, now=ctx.now()
+        )
+    ):
+        db.session.commit()
+        flash(_("This code is not right, or was used already. Wait for the next one."), "error")
+        return render_template("auth/code.html"), 401
+    return _complete_login(staff)
 
 
 @bp.post("/logout")
@@ -83,6 +166,7 @@ def change_password() -> Response | str | tuple[str, int]:
                     policy=ctx.password_policy,
                     now=ctx.now(),
                     actor=staff,
+                    keep_session_id=g.staff_session.id,
                 )
             except DomainError as exc:
                 db.session.rollback()
@@ -93,3 +177,50 @@ def change_password() -> Response | str | tuple[str, int]:
                 return redirect(url_for("site.index"))
         return render_template("auth/password.html"), 422
     return render_template("auth/password.html")
+
+
+@bp.route("/account/second-factor", methods=["GET", "POST"], endpoint="second_factor")
+@role_required("admin", "clerk", "auditor")
+@limiter.limit("10 per minute", methods=["POST"])
+def second_factor_setup() -> Response | str | tuple[str, int]:
+    """Enrol an authenticator app; asks for the password again (re-authentication)."""
+    ctx = app_context()
+    staff = current_staff()
+    pending = session.get("totp_pending")
+    secret = second_factor.open_pending(pending, staff, ctx.settings) if pending else None
+    if request.method == "POST" and secret is not None:
+        if not accounts.verify_password(
+            staff, request.form.get("password", ""), ctx.password_policy
+        ):
+            flash(_("The password is wrong."), "error")
+        else:
+            try:
+                second_factor.confirm_enrolment(
+                    db.session,
+                    staff,
+                    secret=secret,
+                    code=request.form.get("code", "")[:16],
+                    settings=ctx.settings,
+                    now=ctx.now(),
+                )
+            except DomainError as exc:
+                db.session.rollback()
+                flash_error(exc)
+            else:
+                db.session.commit()
+                session.pop("totp_pending", None)
+                ok(_("Your second factor is set up."))
+                return redirect(url_for("site.index"))
+    if secret is None:
+        secret = second_factor.new_secret()
+        session["totp_pending"] = second_factor.seal_pending(secret, staff, ctx.settings)
+    qr = second_factor.provisioning_qr(
+        secret, username=staff.username, issuer=f"{ctx.settings.issuer_name} citizen card"
+    )
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "auth/second_factor.html",
+        qr=qr,
+        secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        enrolled=second_factor.enrolled(staff),
+    ), status

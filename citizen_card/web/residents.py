@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
@@ -105,6 +106,23 @@ def show(public_id: str) -> str:
         revoke_reasons=issuance.REVOKE_REASONS,
         replace_reasons=issuance.REPLACE_REASONS,
         reason_labels=issuance.REASON_LABELS,
+    )
+
+
+@bp.get("/<public_id>/export.json")
+@role_required("clerk")
+def export(public_id: str) -> Response:
+    """Everything held about the resident, as a file to give them."""
+    ctx = app_context()
+    data = registry.export(
+        db.session, public_id, keys=ctx.registry_keys, actor=current_staff(), now=ctx.now()
+    )
+    db.session.commit()
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="resident-{public_id}.json"'},
     )
 
 

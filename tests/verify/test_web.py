@@ -30,13 +30,11 @@ from verify.credential import (
 )
 from verify.status import STATUS_REVOKED, STATUS_SUSPENDED, StatusBits, encode_status_list
 from verify.web import (
-    API_VERIFY_ENDPOINT,
     CONTENT_SECURITY_POLICY,
     EXTENSION_KEY,
     MAX_VERIFY_BODY_BYTES,
     StaticVerifierBackend,
     VerifierBackend,
-    bp,
     create_verifier_app,
 )
 
@@ -439,11 +437,6 @@ def test_service_worker_is_filled_in(client: FlaskClient) -> None:
 
 
 # --- wiring -------------------------------------------------------------------------------
-
-
-def test_blueprint_names_the_view_to_rate_limit() -> None:
-    assert bp.rate_limited_endpoints == (API_VERIFY_ENDPOINT,)  # type: ignore[attr-defined]
-    assert API_VERIFY_ENDPOINT == "verify.api_verify"
 
 
 def test_static_backend_satisfies_the_protocol(city: City) -> None:
