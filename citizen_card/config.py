@@ -62,6 +62,8 @@ class Settings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 10
     secure_cookies: bool = False
+    # Anyone may verify; this limits how often one address may ask (Flask-Limiter syntax).
+    verify_rate_limit: str = "120 per minute"
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
     proxy_count: int = 0
     # argon2id cost: RFC 9106's second recommended option; tests lower it by config.
@@ -80,7 +82,8 @@ class Settings:
             "SQLALCHEMY_DATABASE_URI": self.database_url,
             "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
-            "RATELIMIT_HEADERS_ENABLED": True,
+            "RATELIMIT_HEADERS_ENABLED": False,
+            "RATELIMIT_STRATEGY": "fixed-window",
             "RATELIMIT_KEY_PREFIX": "citizen-card",
             "SESSION_COOKIE_NAME": f"{cookie_prefix}session",
             "SESSION_COOKIE_HTTPONLY": True,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
+from limits import parse_many
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
@@ -61,7 +65,12 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    # Referrer-Policy: no-referrer makes browsers send no Referer (and "Origin: null") with
+    # form posts, so Flask-WTF's Referer check on HTTPS would refuse every form, login
+    # included. The CSRF token, SameSite cookies and _refuse_cross_site_forms do the job.
+    app.config.setdefault("WTF_CSRF_SSL_STRICT", False)
     csrf.init_app(app)
+    app.before_request(_refuse_cross_site_forms)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     login.init_app(app)
@@ -110,14 +119,34 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions[verify_web.EXTENSION_KEY] = backend
     # Anyone may verify, but not flood the service: a limit per address.
     for endpoint in verify_web.RATE_LIMITED_ENDPOINTS:
-        view = app.view_functions[endpoint]
-        # Flask-Limiter's decorator is typed for async views as well; this one is sync.
-        app.view_functions[endpoint] = limiter.limit("120 per minute")(view)  # type: ignore[assignment]
+        app.view_functions[endpoint] = _per_address_limit(
+            app.view_functions[endpoint], settings.verify_rate_limit
+        )
     if settings.proxy_count:
         # Behind a reverse proxy the client address is in X-Forwarded-For.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count
         )
+
+
+def _per_address_limit(view: Callable[..., Any], limit_text: str) -> Callable[..., Any]:
+    """Count hits per client address in the limiter's storage (memory or Redis).
+
+    This is the hot path of the service. Flask-Limiter's decorator evaluates its whole
+    machinery (scopes, exemptions, headers) on each call, which costs more than the
+    signature check itself; one ``hit`` on the same storage keeps the same guarantee.
+    """
+    (item,) = parse_many(limit_text)
+
+    @wraps(view)
+    def limited(*args: Any, **kwargs: Any) -> Any:
+        if not limiter.limiter.hit(item, "verify", get_remote_address()):
+            return error_response(
+                429, "rate_limited", _("Too many requests. Please wait a moment.")
+            )
+        return view(*args, **kwargs)
+
+    return limited
 
 
 def _select_locale() -> str | None:
@@ -183,6 +212,19 @@ _CACHEABLE = {
 }
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def _refuse_cross_site_forms() -> Any:
+    """Refuse a page form posted from another site (browsers say so in Sec-Fetch-Site)."""
+    if request.method in _SAFE_METHODS or wants_json():
+        return None
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in ("same-origin", "none"):
+        return _csrf_error(None)
+    return None
+
+
 def _rollback_on_error(exc: BaseException | None) -> None:
     if exc is not None:
         db.session.rollback()
@@ -223,7 +265,7 @@ def _http_error(exc: HTTPException) -> Any:
     return error_response(status, codes.get(status, "error"), message)
 
 
-def _csrf_error(exc: CSRFError) -> Any:
+def _csrf_error(exc: CSRFError | None) -> Any:
     return error_response(
         400, "csrf", _("The form expired or was sent from elsewhere. Please try again.")
     )

@@ -228,12 +228,13 @@ def _aad(resident: Resident, purpose: str) -> bytes:
     return f"{purpose}:{resident.public_id}".encode()
 
 
-def data_key(resident: Resident, keys: RegistryKeys) -> bytes:
-    """The resident's data key.
+def data_key(resident: Resident, keys: RegistryKeys, wrapped: bytes | None = None) -> bytes:
+    """The resident's data key (``wrapped`` when the caller fetched it already).
 
     :raises MissingDataKey: the key was destroyed (the resident was erased).
     """
-    wrapped = keys.keystore.get(resident.public_id)
+    if wrapped is None:
+        wrapped = keys.keystore.get(resident.public_id)
     return privacy.unwrap_data_key(keys.master_key, wrapped, resident.public_id)
 
 
@@ -253,10 +254,11 @@ def _index_names(
     ]
 
 
-def open_details(resident: Resident, keys: RegistryKeys) -> ResidentDetails:
-    raw = json.loads(
-        privacy.open_sealed(data_key(resident, keys), resident.sealed, _aad(resident, "details"))
-    )
+def open_details(
+    resident: Resident, keys: RegistryKeys, wrapped: bytes | None = None
+) -> ResidentDetails:
+    key = data_key(resident, keys, wrapped)
+    raw = json.loads(privacy.open_sealed(key, resident.sealed, _aad(resident, "details")))
     dob = raw.pop("date_of_birth", None)
     return ResidentDetails(**raw, date_of_birth=date.fromisoformat(dob) if dob else None)
 
@@ -512,7 +514,12 @@ def search(
         .limit(limit)
     )
     residents = session.execute(select(Resident).where(Resident.id.in_(matches))).scalars().all()
-    records = [ResidentRecord(r, open_details(r, keys)) for r in residents]
+    wrapped = keys.keystore.get_many(r.public_id for r in residents)
+    records = [
+        ResidentRecord(r, open_details(r, keys, wrapped[r.public_id]))
+        for r in residents
+        if r.public_id in wrapped
+    ]
     return sorted(
         records, key=lambda r: (r.details.family_names.casefold(), r.details.given_names.casefold())
     )
