@@ -182,7 +182,7 @@ def main() -> None:
         took = time.perf_counter() - started
         dialect = db.engine.dialect.name
         print(
-            f"{args.residents} residents, {len(tokens)} index rows, made in {took:.1f} s ({dialect})"
+            f"{args.residents} residents, {len(tokens)} index rows, {took:.1f} s to make ({dialect})"
         )
 
         queries = [
