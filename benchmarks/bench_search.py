@@ -181,9 +181,7 @@ def main() -> None:
             db.session.commit()
         took = time.perf_counter() - started
         dialect = db.engine.dialect.name
-        print(
-            f"{args.residents} residents, {len(tokens)} index rows, {took:.1f} s to make ({dialect})"
-        )
+        print(f"{args.residents} residents, {len(tokens)} index rows, {took:.1f} s ({dialect})")
 
         queries = [
             "Garcia",
