@@ -16,5 +16,4 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e ".[test]"
   touch "$stamp"
 fi
-.venv/bin/pybabel compile --use-fuzzy -d citizen_card/translations -f -q 2>/dev/null \
-  || .venv/bin/pybabel compile -d citizen_card/translations -q
+.venv/bin/pybabel -q compile -d citizen_card/translations

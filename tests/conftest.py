@@ -7,6 +7,7 @@ import base64
 import io
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -26,7 +27,10 @@ from citizen_card.extensions import db
 from citizen_card.models import Staff
 from citizen_card.services import accounts, keyring, registry
 
+pytest_plugins = ["tests.log_scan"]
+
 TEST_PASSWORD = "correct horse battery staple"
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
 
@@ -101,17 +105,36 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("CITIZEN_CARD_INSTANCE", str(settings.instance_path))
+    """Runs the citizen-card command on the same instance and database as ``app``."""
+    env = {
+        "INSTANCE": str(settings.instance_path),
+        "SECRET_KEY": _key(1),
+        "MASTER_KEY": _key(2),
+        "BLIND_INDEX_KEY": _key(3),
+        "DATABASE_URL": settings.database_url,
+        "ISSUER_ID": settings.issuer_id,
+        "ISSUER_NAME": settings.issuer_name,
+        "VERIFY_BASE_URL": settings.verify_base_url,
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "1024",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(f"CITIZEN_CARD_{name}", value)
     return CliRunner()
 
 
 @pytest.fixture
 def make_staff(app: Flask) -> Callable[..., Staff]:
     def _create(
-        role: str = "clerk", username: str | None = None, password: str = TEST_PASSWORD
+        role: str = "clerk",
+        username: str | None = None,
+        password: str = TEST_PASSWORD,
+        totp: bool | None = None,
     ) -> Staff:
+        """A staff account; admins get a second factor (TEST_TOTP_SECRET) unless totp=False."""
         with app.app_context():
             from citizen_card.context import app_context
+            from citizen_card.services import second_factor
 
             ctx = app_context()
             staff = accounts.create_staff(
@@ -124,6 +147,9 @@ def make_staff(app: Flask) -> Callable[..., Staff]:
                 actor=None,
                 must_change_password=False,
             )
+            if totp if totp is not None else role == "admin":
+                db.session.flush()
+                second_factor.enrol_secret(staff, TEST_TOTP_SECRET, ctx.settings)
             db.session.commit()
             db.session.refresh(staff)
             db.session.expunge(staff)
@@ -139,12 +165,28 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     return match.group(1)
 
 
+def totp_codes() -> list[str]:
+    """The current code and the next: a code works once, so a second login needs the next."""
+    import pyotp
+
+    totp = pyotp.TOTP(TEST_TOTP_SECRET)
+    now = time.time()
+    return [totp.at(now), totp.at(now + 30)]
+
+
 def login(client: FlaskClient, staff: Staff, password: str = TEST_PASSWORD) -> None:
     response = client.post(
         "/login",
         data={"username": staff.username, "password": password, "csrf_token": csrf_token(client)},
     )
     assert response.status_code == 302, response.get_data(as_text=True)
+    if response.headers["Location"].endswith("/login/code"):
+        token = csrf_token(client, "/login/code")
+        for code in totp_codes():
+            response = client.post("/login/code", data={"code": code, "csrf_token": token})
+            if response.status_code == 302:
+                break
+        assert response.status_code == 302, response.get_data(as_text=True)
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
-"""Home, health check and language choice."""
+"""Home, health check, language choice and the privacy notice."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -24,6 +24,18 @@ def index() -> Response:
 @bp.get("/healthz")
 def healthz() -> tuple[dict[str, str], int]:
     return {"status": "ok"}, 200
+
+
+@bp.get("/privacy")
+def privacy() -> str:
+    """What the service keeps about residents, for residents: public, translated."""
+    settings = app_context().settings
+    return render_template(
+        "privacy.html",
+        retention_months=settings.retention_months,
+        collect_date_of_birth=settings.collect_date_of_birth,
+        collect_gender=settings.collect_gender,
+    )
 
 
 @bp.post("/language")

@@ -1,0 +1,69 @@
+"""The log scan plugin (tests/log_scan.py) fails a session that logged a secret."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests import log_scan
+
+ROOT = Path(__file__).resolve().parents[2]
+
+LEAKY_TEST = """
+import logging
+
+from tests.log_scan import remember_secret
+
+
+def test_logs_a_token() -> None:
+    remember_secret("cc_not-a-real-token-123")
+    logging.getLogger("citizen_card.somewhere").info("token cc_not-a-real-token-123 used")
+"""
+
+
+def _run(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "test_sample.py").write_text(source)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "tests.log_scan",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            str(tmp_path / "pytest.ini"),
+            str(tmp_path / "test_sample.py"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+
+
+def test_a_logged_secret_fails_the_session(tmp_path: Path) -> None:
+    result = _run(tmp_path, LEAKY_TEST)
+    assert "1 passed" in result.stdout
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "secrets found in logs" in result.stdout
+    assert "'cc_not-a…' logged by 'citizen_card.somewhere'" in result.stdout
+    assert "cc_not-a-real-token-123" not in result.stdout  # shortened in the report
+
+
+def test_a_clean_session_passes(tmp_path: Path) -> None:
+    result = _run(tmp_path, LEAKY_TEST.replace('"token cc_not-a-real-token-123 used"', '"used"'))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "secrets found in logs" not in result.stdout
+
+
+def test_find_leaks_ignores_short_values() -> None:
+    lines = [("werkzeug", "GET /residents/?q=Ana 200"), ("app", "login for María José")]
+    leaks = log_scan.find_leaks(lines, {"Ana", "María José"})
+    assert [(leak.secret, leak.logger) for leak in leaks] == [("María José", "app")]
