@@ -208,3 +208,60 @@ def test_verify_is_rate_limited_per_address(client: FlaskClient) -> None:
         "/api/v1/verify", json={"qr": "x"}, environ_base={"REMOTE_ADDR": "10.9.9.8"}
     )
     assert other.status_code == 200
+
+
+def _dump(app: Flask) -> dict[str, list[tuple[object, ...]]]:
+    with app.app_context():
+        tables = {}
+        for table in db.metadata.sorted_tables:
+            rows = db.session.execute(table.select()).all()
+            tables[table.name] = sorted((tuple(row) for row in rows), key=repr)
+        return tables
+
+
+def test_verifying_writes_nothing_about_the_card(
+    app: Flask,
+    client: FlaskClient,
+    clerk_headers: dict[str, str],
+    make_resident: Callable[..., str],
+) -> None:
+    card = issue(client, clerk_headers, make_resident())
+    before = _dump(app)
+    for _ in range(5):
+        verdict(client, card["qr"])
+    verdict(client, card["qr"][:-4] + "AAAA")
+    app.extensions["citizen_card_verifier"].flush_counts()
+    after = _dump(app)
+    changed = {name for name in after if after[name] != before[name]}
+    assert changed == {"verification_count"}
+    written = repr(after["verification_count"]).encode()
+    token = card["qr"].split("#")[1]
+    for secret in (
+        token,
+        token[:40],
+        card["card_number"],
+        card["card_number"].replace("-", ""),
+        "García",
+    ):
+        assert secret.encode() not in written
+
+
+def test_admins_see_only_daily_counts(
+    app: Flask,
+    client: FlaskClient,
+    clerk_headers: dict[str, str],
+    make_resident: Callable[..., str],
+    make_staff: Callable[..., object],
+) -> None:
+    card = issue(client, clerk_headers, make_resident())
+    verdict(client, card["qr"])
+    verdict(client, card["qr"])
+    verdict(client, "garbage")
+    from tests.conftest import login
+
+    admin_client = app.test_client()
+    login(admin_client, make_staff("admin"))  # type: ignore[arg-type]
+    page = admin_client.get("/admin/verifications").get_data(as_text=True)
+    assert "<code>ok</code>" in page and "<code>malformed</code>" in page
+    assert "<td>2</td>" in page and "<td>1</td>" in page
+    assert card["card_number"] not in page

@@ -204,14 +204,20 @@ class IssuerVerifierBackend:
         if due:
             self.flush_counts()
 
-    def flush_counts(self) -> None:
+    def flush_counts(self, session: DbSession | None = None) -> None:
+        """Write the buffered counts; in ``session`` when the caller has one open (on
+        SQLite a second connection would wait for the caller's write lock)."""
         with self._lock:
             counts, self._counts = self._counts, Counter()
             self._flushed_at = time.monotonic()
-        if counts:
-            with Session(self._engine) as session:
-                add_counts(session, counts)
-                session.commit()
+        if not counts:
+            return
+        if session is not None:
+            add_counts(session, counts)
+            return
+        with Session(self._engine) as own:
+            add_counts(own, counts)
+            own.commit()
 
 
 def _decode_own(data: bytes, trust: TrustStore, now: datetime) -> SignedStatusList:
@@ -220,7 +226,7 @@ def _decode_own(data: bytes, trust: TrustStore, now: datetime) -> SignedStatusLi
     return decode_status_list(data, trust, now=int(now.timestamp()))
 
 
-def add_counts(session: Session, counts: Counter[tuple[str, str]]) -> None:
+def add_counts(session: DbSession, counts: Counter[tuple[str, str]]) -> None:
     """Add to the per-day counters; concurrent processes add, never overwrite."""
     for (day, reason), n in counts.items():
         day_date = datetime.fromisoformat(day).date()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -11,9 +11,10 @@ from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.models import AuditEvent, Staff
 from citizen_card.models.staff import ROLES
-from citizen_card.services import accounts
+from citizen_card.services import accounts, publication
 from citizen_card.services.errors import DomainError
 from citizen_card.web.common import current_staff, flash_error, ok, role_required
+from verify import web as verify_web
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_PAGE = 100
@@ -101,3 +102,20 @@ def audit_log() -> str:
         query = query.where(AuditEvent.seq < before)
     events = db.session.execute(query).scalars().all()
     return render_template("admin/audit.html", events=events, page_size=AUDIT_PAGE)
+
+
+@bp.get("/verifications")
+@role_required("admin")
+def verifications() -> str:
+    """How many cards were checked per day and with what verdict; nothing per card."""
+    backend = current_app.extensions[verify_web.EXTENSION_KEY]
+    # Counts are buffered in memory; show this process's latest too.
+    backend.flush_counts(db.session)
+    db.session.commit()
+    days = publication.daily_counts(db.session)
+    reasons = sorted({reason for _, counts in days for reason in counts}, key=_reason_order)
+    return render_template("admin/verifications.html", days=days, reasons=reasons)
+
+
+def _reason_order(reason: str) -> tuple[int, str]:
+    return (0 if reason == "ok" else 1, reason)

@@ -50,6 +50,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "admin.staff_set_active": ADMIN,
     "admin.staff_reset": ADMIN,
     "admin.audit_log": frozenset({"admin", "auditor"}),
+    "admin.verifications": ADMIN,
     "cards.city_settings": ADMIN,
     "cards.city_preview": ADMIN,
     # counter pages: clerks only (admins and auditors never see residents)

@@ -229,3 +229,40 @@ def test_language_follows_the_browser_and_can_be_switched(client: FlaskClient) -
     )
     switched = client.get("/login", headers={"Accept-Language": "en"})
     assert "Connexion" in switched.get_data(as_text=True)
+
+
+def test_idle_and_absolute_timeouts_end_the_session(
+    app: Flask, client: FlaskClient, make_staff: Callable[..., Staff]
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    clerk = make_staff("clerk")
+    for column, age in (
+        ("last_seen_at", timedelta(minutes=31)),
+        ("created_at", timedelta(hours=11)),
+    ):
+        login(client, clerk)
+        assert client.get("/residents/").status_code == 200
+        with app.app_context():
+            from citizen_card.context import app_context
+
+            past = app_context().now() - age
+            db.session.execute(update(StaffSession).values({column: past}))
+            db.session.commit()
+        response = client.get("/residents/")
+        assert response.status_code == 302, column
+        assert "/login" in response.headers["Location"]
+        with app.app_context():
+            assert db.session.scalar(select(func.count(StaffSession.id))) == 0
+
+
+def test_the_language_switch_does_not_redirect_elsewhere(client: FlaskClient) -> None:
+    token = csrf_token(client)
+    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
+        response = client.post(
+            "/language", data={"lang": "fr", "next": target, "csrf_token": token}
+        )
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/", target
