@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from citizen_card.context import AppContext
 from citizen_card.models import Staff
-from citizen_card.services import accounts, registry
+from citizen_card.services import accounts, issuance, registry
 from citizen_card.services.types import DbSession
+from verify.cardnumber import format_card_number
 
 DEMO_RESIDENTS = [
     ("María José", "García López", None),
@@ -78,4 +79,9 @@ def fill_demo(session: DbSession, ctx: AppContext) -> Iterator[str]:
             actor=None,
             now=now,
         )
-    yield f"Registered {len(DEMO_RESIDENTS)} demo residents"
+        issued = issuance.issue(session, resident, settings=ctx.settings, actor=None, now=now)
+        yield (
+            f"  {details.printed_name}: card {format_card_number(issued.card.number)}, "
+            f"download code {issued.download_code}"
+        )
+    yield f"Registered {len(DEMO_RESIDENTS)} demo residents, each with a card"

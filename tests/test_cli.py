@@ -121,4 +121,5 @@ def test_demo_fills_the_database(instance: Path) -> None:
         env={"CITIZEN_CARD_ARGON2_TIME_COST": "1", "CITIZEN_CARD_ARGON2_MEMORY_KIB": "1024"},
     )
     assert result.returncode == 0, result.stderr
-    assert "Registered 8 demo residents" in result.stdout
+    assert "Registered 8 demo residents, each with a card" in result.stdout
+    assert result.stdout.count("download code") == 8
