@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Literal, cast
 
 from qrcode import QRCode
@@ -159,17 +160,28 @@ def _generator(degree: int) -> tuple[int, ...]:
     return tuple(poly[1:])
 
 
+@lru_cache(maxsize=32)
+def _rs_table(degree: int) -> tuple[int, ...]:
+    """For each factor 0-255, ``factor * generator`` as one ``degree``-byte integer."""
+    gen_log = [_LOG[g] for g in _generator(degree)]  # generator coefficients are nonzero
+    table = [0]
+    for factor in range(1, 256):
+        lf = _LOG[factor]
+        table.append(int.from_bytes(bytes(_EXP[lf + gl] for gl in gen_log), "big"))
+    return tuple(table)
+
+
 def _ec_codewords(data: list[int], degree: int) -> list[int]:
-    gen = _generator(degree)
-    gen_log = [_LOG[g] for g in gen]
-    remainder = [0] * degree
+    # Polynomial division with the remainder held as one big integer: each data byte is
+    # a shift, a mask and one XOR with a precomputed product, instead of a Python loop
+    # over ``degree`` coefficients (that loop was ~0.5 ms of a version-10 symbol).
+    table = _rs_table(degree)
+    top = 8 * (degree - 1)
+    keep = (1 << top) - 1
+    remainder = 0
     for byte in data:
-        factor = byte ^ remainder[0]
-        remainder = [*remainder[1:], 0]
-        if factor:
-            lf = _LOG[factor]
-            remainder = [r ^ _EXP[lf + gl] for r, gl in zip(remainder, gen_log, strict=True)]
-    return remainder
+        remainder = ((remainder & keep) << 8) ^ table[byte ^ (remainder >> top)]
+    return list(remainder.to_bytes(degree, "big"))
 
 
 def _codewords(segments: list[tuple[QRData, str]], version: int, level: int) -> list[int]:
@@ -179,7 +191,7 @@ def _codewords(segments: list[tuple[QRData, str]], version: int, level: int) -> 
     bits = _data_bits(segments, version)
     bits += "0" * min(4, capacity - len(bits))  # terminator
     bits += "0" * (-len(bits) % 8)
-    data = [int(bits[i : i + 8], 2) for i in range(0, len(bits), 8)]
+    data = list(int(bits, 2).to_bytes(len(bits) // 8, "big")) if bits else []
     data += [0xEC, 0x11] * ((capacity // 8 - len(data)) // 2 + 1)
     data = data[: capacity // 8]
     data_blocks: list[list[int]] = []
@@ -256,6 +268,59 @@ def _format_rows(version: int, ec: int, pattern: int) -> tuple[tuple[int, ...], 
     return positions, values
 
 
+def _pack(rows: tuple[int, ...] | list[int], n: int) -> tuple[int, int]:
+    """A grid of row ints as (by rows, by columns): each line in an (n+1)-bit slot, the
+    first line in the most significant slot and its top bit a zero separator."""
+    text = [format(row, f"0{n}b") for row in rows]
+    by_rows = int("0" + "0".join(text), 2)
+    by_cols = int("0" + "0".join("".join(col) for col in zip(*text, strict=True)), 2)
+    return by_rows, by_cols
+
+
+@lru_cache(maxsize=64)
+def _placement(version: int) -> tuple[Any, Any, int]:
+    """Per version: getters that pick, from the data bit string plus one trailing "0",
+    the packed-by-rows and packed-by-columns grid strings (separators, function
+    patterns and remainder cells read the trailing "0"), and the data bit count."""
+    n = version * 4 + 17
+    _, _, order = _function_layout(version)
+    bit_count = 8 * sum(block.total_count for block in rs_blocks(version, ERROR_CORRECT_M))
+    zero = bit_count
+    cell_bit = [zero] * (n * n)
+    for bit, cell in enumerate(order[:bit_count]):
+        cell_bit[cell] = bit
+    by_rows = [zero]
+    for r in range(n):
+        by_rows.extend(cell_bit[r * n : (r + 1) * n])
+        by_rows.append(zero)
+    by_cols = [zero]
+    for c in range(n):
+        by_cols.extend(cell_bit[c::n])
+        by_cols.append(zero)
+    # Drop the final separators again: a slot is a leading zero and n cells.
+    return itemgetter(*by_rows[:-1]), itemgetter(*by_cols[:-1]), bit_count
+
+
+@lru_cache(maxsize=64)
+def _packed_function(version: int) -> tuple[int, int]:
+    n = version * 4 + 17
+    dark, _, _ = _function_layout(version)
+    return _pack(dark, n)
+
+
+@lru_cache(maxsize=512)
+def _packed_mask(version: int, pattern: int) -> tuple[int, int]:
+    return _pack(_mask_rows(version, pattern), version * 4 + 17)
+
+
+@lru_cache(maxsize=256)
+def _packed_format(version: int, ec: int, pattern: int) -> tuple[int, int, int, int]:
+    """(positions by rows, by columns, values by rows, by columns) of the format bits."""
+    n = version * 4 + 17
+    positions, values = _format_rows(version, ec, pattern)
+    return (*_pack(positions, n), *_pack(values, n))
+
+
 @lru_cache(maxsize=64)
 def _line_masks(n: int) -> tuple[int, int, int, int]:
     """For n lines of n bits packed in (n+1)-bit slots: where a window of 2, 4 and 11
@@ -288,19 +353,14 @@ def _line_penalty(packed: int, n: int) -> int:
     return score
 
 
-def _penalty(rows: list[int], n: int) -> int:
-    """ISO/IEC 18004 mask penalty (rules N1-N4), with each line held as an int.
+def _penalty(by_rows: int, by_cols: int, n: int) -> int:
+    """ISO/IEC 18004 mask penalty (rules N1-N4) of a symbol packed by rows and columns.
 
     qrcode's own evaluation walks every module in Python for each of the 8 masks
-    (~13 ms for a version-10 symbol); packing the lines into one big int lets each rule
-    run as a handful of big-integer operations.
+    (~13 ms for a version-10 symbol); with each line in a slot of one big int, each
+    rule is a handful of big-integer operations.
     """
     width = n + 1
-    by_rows = 0
-    for row in rows:
-        by_rows = (by_rows << width) | row
-    row_text = [format(row, f"0{n}b") for row in rows]
-    by_cols = int("0" + "0".join("".join(col) for col in zip(*row_text, strict=True)), 2)
     score = _line_penalty(by_rows, n) + _line_penalty(by_cols, n)
     below = by_rows >> width  # row r+1 aligned under row r
     same_vertical = ~(by_rows ^ below)
@@ -329,34 +389,34 @@ def encode_with_mask(text: str, pattern: int | None = None) -> QrCode:
     level_name, version = _choose_level(segments)
     level = _EC_BY_NAME[level_name]
     n = version * 4 + 17
-    dark, _free, order = _function_layout(version)
     # qrcode encodes a symbol ~20 ms in pure Python (bit-by-bit buffers, polynomial
     # objects, eight full re-encodings to pick the mask); the card budget is 8 ms for
-    # everything, so encode once with table-driven RS and rows held as ints.
-    data_rows = [0] * n
-    position = 0
-    for codeword in _codewords(segments, version, level):
-        for shift in range(7, -1, -1):
-            if codeword >> shift & 1:
-                cell = order[position]
-                data_rows[cell // n] |= 1 << (n - 1 - cell % n)
-            position += 1
+    # everything, so encode once with table-driven RS and the symbol held as two big
+    # ints (packed by rows and by columns), which makes placing the data bits one
+    # C-level gather and applying a mask three big-integer operations.
+    codewords = _codewords(segments, version, level)
+    by_rows_of, by_cols_of, bit_count = _placement(version)
+    bits = format(int.from_bytes(bytes(codewords), "big"), f"0{bit_count}b") + "0"
+    data_rows = int("".join(by_rows_of(bits)), 2)
+    data_cols = int("".join(by_cols_of(bits)), 2)
+    dark_rows, dark_cols = _packed_function(version)
     patterns = range(8) if pattern is None else (pattern,)
-    best_rows: list[int] = []
+    best_rows = 0
     best_score = -1
     for candidate in patterns:
-        flip = _mask_rows(version, candidate)
-        positions, values = _format_rows(version, level, candidate)
-        rows = [
-            ((fixed | (data ^ mask)) & ~pos) | val
-            for fixed, data, mask, pos, val in zip(
-                dark, data_rows, flip, positions, values, strict=True
-            )
-        ]
-        score = _penalty(rows, n) if pattern is None else 0
+        mask_rows, mask_cols = _packed_mask(version, candidate)
+        pos_rows, pos_cols, val_rows, val_cols = _packed_format(version, level, candidate)
+        rows = ((dark_rows | (data_rows ^ mask_rows)) & ~pos_rows) | val_rows
+        if pattern is None:
+            cols = ((dark_cols | (data_cols ^ mask_cols)) & ~pos_cols) | val_cols
+            score = _penalty(rows, cols, n)
+        else:
+            score = 0
         if best_score < 0 or score < best_score:
             best_rows, best_score = rows, score
-    modules = [[bit == "1" for bit in format(row, f"0{n}b")] for row in best_rows]
+    grid = format(best_rows, f"0{n * (n + 1)}b").encode("ascii")
+    dark = (ord("1")).__eq__  # map() with a C-level predicate: no Python call per module
+    modules = [list(map(dark, grid[r * (n + 1) + 1 : (r + 1) * (n + 1)])) for r in range(n)]
     return QrCode(version=version, error_correction=level_name, modules=modules)
 
 
@@ -366,20 +426,17 @@ def _qr_matrix(text: str) -> QrCode:
     return encode_with_mask(text)
 
 
+_DARK_RUN = re.compile(rb"\x01+")
+
+
 def dark_runs(qr: QrCode) -> list[tuple[int, int, int]]:
     """(row, first column, length) of each horizontal run of dark modules."""
-    runs: list[tuple[int, int, int]] = []
-    for r, row in enumerate(qr.modules):
-        start = -1
-        for c, dark in enumerate(row):
-            if dark and start < 0:
-                start = c
-            elif not dark and start >= 0:
-                runs.append((r, start, c - start))
-                start = -1
-        if start >= 0:
-            runs.append((r, start, len(row) - start))
-    return runs
+    # bytes() of a row of bools is one C call, and the regex finds the runs in C too.
+    return [
+        (r, match.start(), match.end() - match.start())
+        for r, row in enumerate(qr.modules)
+        for match in _DARK_RUN.finditer(bytes(row))
+    ]
 
 
 def draw_qr(canvas: Any, qr: QrCode, x: float, y: float, size: float) -> None:
@@ -395,13 +452,13 @@ def draw_qr(canvas: Any, qr: QrCode, x: float, y: float, size: float) -> None:
     canvas.rect(x, y, size, size, stroke=0, fill=1)
     canvas.setFillColorRGB(0, 0, 0)
     left = x + QUIET_ZONE * module
-    top = y + size - QUIET_ZONE * module
-    # Raw operators: reportlab's path object formats each float through several layers.
-    ops = [
-        f"{left + c * module:.3f} {top - (r + 1) * module:.3f} {length * module:.3f} "
-        f"{module:.3f} re"
-        for r, c, length in dark_runs(qr)
-    ]
+    bottom = y + QUIET_ZONE * module
+    last = qr.size - 1
+    # Raw operators in module units: one transform scales the grid, so each rectangle is
+    # four small integers (formatting ~400 runs of floats was ~0.7 ms a card), and the
+    # edges land exactly on the module grid instead of on rounded coordinates.
+    ops = [f"{module:.6f} 0 0 {module:.6f} {left:.4f} {bottom:.4f} cm"]
+    ops.extend(f"{c} {last - r} {length} 1 re" for r, c, length in dark_runs(qr))
     ops.append("f")
     canvas._code.append("\n".join(ops))
     canvas.restoreState()
