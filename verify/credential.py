@@ -13,7 +13,6 @@ validated and believed.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import hashlib
 import json
@@ -479,6 +478,10 @@ _B32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _UNUSED_BITS = {2: 2, 4: 4, 5: 1, 7: 3, 0: 0}
 
 
+# RFC 4648 base32 digits to the digits int(..., 32) reads (0-9, A-V: base32hex).
+_TO_BASE32HEX = str.maketrans(_B32_ALPHABET, "0123456789ABCDEFGHIJKLMNOPQRSTUV")
+
+
 def _check_base32_tail(token: str) -> None:
     unused = _UNUSED_BITS.get(len(token) % 8)
     if unused is None:
@@ -497,10 +500,12 @@ def token_bytes(token: str) -> bytes:
     if not token or _TOKEN_RE.fullmatch(token) is None:
         raise InvalidTokenText("token is not unpadded upper-case base32")
     _check_base32_tail(token)
-    try:
-        return base64.b32decode(token + "=" * (-len(token) % 8))
-    except binascii.Error as exc:
-        raise InvalidTokenText("token is not base32") from exc
+    # int(..., 32) decodes base32hex in C; the stdlib's b32decode is a Python loop and
+    # cost as much as a fifth of a verification. The checks above already guarantee the
+    # alphabet, the length and zero unused bits, so only the arithmetic remains.
+    bits = len(token) * 5
+    value = int(token.translate(_TO_BASE32HEX), 32) >> (bits % 8)
+    return value.to_bytes(bits // 8, "big")
 
 
 # --- verification -------------------------------------------------------------------

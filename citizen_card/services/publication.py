@@ -180,7 +180,9 @@ class IssuerVerifierBackend:
         return self.snapshot().trust
 
     def status_source(self) -> _OwnLists:
-        snapshot = self.snapshot()
+        # The verify view asks for trust() first, which just checked freshness; asking
+        # again would cost a second stat() per verification for nothing.
+        snapshot = self._snapshot or self.snapshot()
         return _OwnLists(self._settings.issuer_id, snapshot.decoded)
 
     def jwks(self) -> dict[str, Any]:

@@ -117,3 +117,14 @@ def test_mutated_real_tokens_are_never_valid(
         return
     _check(mutated, trust)
     assert not verify_token_bytes(mutated, trust, now=NOW).valid
+
+
+@given(st.binary(max_size=600))
+def test_token_text_decodes_exactly_what_the_standard_encoder_wrote(data: bytes) -> None:
+    import base64
+
+    from verify.credential import token_bytes
+
+    text = base64.b32encode(data).decode().rstrip("=")
+    if text:
+        assert token_bytes(text) == data
