@@ -295,8 +295,14 @@ def register(
     actor: Staff | None,
     now: datetime,
     evidence: Any = None,
+    photo: bytes | None = None,
+    policy: RegistryPolicy | None = None,
 ) -> Resident:
-    """Create a resident with sealed details, blind indexes and evidence records."""
+    """Create a resident with sealed details, blind indexes, evidence records and,
+    when given, a photo (normalised under ``policy``): all or nothing.
+
+    :raises ValidationFailed: bad evidence kinds or an unusable photo.
+    """
     kinds = _evidence_kinds(evidence)
     resident = Resident(
         public_id=secrets.token_hex(8),
@@ -325,6 +331,16 @@ def register(
         now=now,
         detail={"evidence": kinds},
     )
+    if photo is not None:
+        set_photo(
+            session,
+            resident,
+            photo,
+            keys=keys,
+            policy=policy or RegistryPolicy(),
+            actor=actor,
+            now=now,
+        )
     return resident
 
 
@@ -337,10 +353,12 @@ def update(
     policy: RegistryPolicy,
     actor: Staff | None,
     now: datetime,
+    photo: bytes | None = None,
 ) -> ResidentDetails:
-    """Apply changed fields (``None`` clears an optional one); record new evidence.
+    """Apply changed fields (``None`` clears an optional one); record new evidence;
+    replace the photo when one is given.
 
-    :raises ValidationFailed: as :func:`validate_details`.
+    :raises ValidationFailed: as :func:`validate_details`, or an unusable photo.
     """
     changes = dict(changes)
     kinds = _evidence_kinds(changes.pop("evidence", None))
@@ -368,6 +386,8 @@ def update(
         # Field names, not values: the audit log must hold no personal data.
         detail={"fields": changed_fields, "evidence": kinds},
     )
+    if photo is not None:
+        set_photo(session, resident, photo, keys=keys, policy=policy, actor=actor, now=now)
     return details
 
 

@@ -66,18 +66,9 @@ def new() -> BaseResponse | tuple[str, int] | str:
             actor=current_staff(),
             now=ctx.now(),
             evidence=evidence,
+            photo=_photo_upload(),
+            policy=ctx.registry_policy,
         )
-        photo = _photo_upload()
-        if photo is not None:
-            registry.set_photo(
-                db.session,
-                resident,
-                photo,
-                keys=ctx.registry_keys,
-                policy=ctx.registry_policy,
-                actor=current_staff(),
-                now=ctx.now(),
-            )
     except DomainError as exc:
         # Nothing was committed: the resident and the photo are stored together or not at all.
         db.session.rollback()
@@ -159,18 +150,8 @@ def edit(public_id: str) -> BaseResponse | tuple[str, int] | str:
             policy=ctx.registry_policy,
             actor=current_staff(),
             now=ctx.now(),
+            photo=_photo_upload(),
         )
-        photo = _photo_upload()
-        if photo is not None:
-            registry.set_photo(
-                db.session,
-                resident,
-                photo,
-                keys=ctx.registry_keys,
-                policy=ctx.registry_policy,
-                actor=current_staff(),
-                now=ctx.now(),
-            )
     except DomainError as exc:
         db.session.rollback()
         return render_template(
