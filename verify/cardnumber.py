@@ -139,4 +139,7 @@ def card_number_from_bytes(data: bytes) -> str:
     if value >> (5 * LENGTH):
         raise InvalidCardNumber("a card number has only 60 bits")
     symbols = "".join(ALPHABET[(value >> (5 * shift)) & 0x1F] for shift in reversed(range(LENGTH)))
-    return normalize_card_number(symbols)
+    # Already upper-case alphabet symbols of the right length: only the check remains.
+    if _syndrome([_VALUE[symbol] for symbol in symbols]) != 0:
+        raise InvalidCardNumber("card number check symbol does not match")
+    return symbols
