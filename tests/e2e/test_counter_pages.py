@@ -94,3 +94,47 @@ def test_an_error_keeps_the_form_and_is_announced(
             "aria-invalid", "true"
         )
         browser.close()
+
+
+def test_clerk_takes_the_photo_with_the_webcam(
+    live_url: str, make_staff: Callable[..., Staff]
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    clerk = make_staff("clerk")
+    with sync_playwright() as playwright:
+        # Chromium's fake camera: a moving test pattern, granted without a prompt.
+        browser = launch_chromium(
+            playwright, ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+        )
+        context = browser.new_context(locale="en-GB")
+        context.grant_permissions(["camera"], origin=live_url)
+        page = context.new_page()
+        page.goto(f"{live_url}/login")
+        page.get_by_label("User name").fill(clerk.username)
+        page.get_by_label("Password").fill(TEST_PASSWORD)
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", name="Find a resident")).to_be_visible()
+        page.goto(f"{live_url}/residents/new")
+        page.get_by_label("Given names").fill("Kwame")
+        page.get_by_label("Family names").fill("Mensah")
+        page.get_by_role("button", name="Use the camera").click()
+        take = page.get_by_role("button", name="Take photo")
+        expect(take).to_be_visible()
+        expect(page.locator(".photo-video")).not_to_have_js_property("videoWidth", 0)
+        take.click()
+        expect(page.get_by_role("button", name="Retake")).to_be_visible()
+        expect(page.get_by_text("Photo taken. You can retake it.")).to_be_visible()
+        # The retake button reopens the camera; take it again, as a clerk would.
+        page.get_by_role("button", name="Retake").click()
+        expect(page.locator(".photo-video")).not_to_have_js_property("videoWidth", 0)
+        page.get_by_role("button", name="Take photo").click()
+        # The status is announced once the frame is in the form's file input.
+        expect(page.get_by_text("Photo taken. You can retake it.")).to_be_visible()
+        page.get_by_role("button", name="Register").click()
+        expect(page.get_by_role("heading", name="Kwame Mensah")).to_be_visible()
+        image = page.get_by_role("img", name="Photo of the resident")
+        expect(image).to_be_visible()
+        size = page.evaluate("el => [el.naturalWidth, el.naturalHeight]", image.element_handle())
+        assert size == [420, 540]
+        browser.close()

@@ -266,3 +266,45 @@ def test_the_language_switch_does_not_redirect_elsewhere(client: FlaskClient) ->
         )
         assert response.status_code == 302
         assert response.headers["Location"] == "/", target
+
+
+def test_an_admin_resets_a_password_and_ends_the_sessions(
+    app: Flask, make_staff: Callable[..., Staff]
+) -> None:
+    import re
+
+    admin, clerk = make_staff("admin"), make_staff("clerk")
+    admin_client, clerk_client = app.test_client(), app.test_client()
+    login(admin_client, admin)
+    login(clerk_client, clerk)
+    page = admin_client.post(
+        f"/admin/staff/{clerk.id}/reset",
+        data={"csrf_token": csrf_token(admin_client, "/admin/staff")},
+    ).get_data(as_text=True)
+    match = re.search(r'<code class="secret">([^<]+)</code>', page)
+    assert match
+    assert clerk_client.get("/residents/").status_code == 302  # the old session is gone
+    fresh = app.test_client()
+    old = fresh.post(
+        "/login",
+        data={
+            "username": clerk.username,
+            "password": TEST_PASSWORD,
+            "csrf_token": csrf_token(fresh),
+        },
+    )
+    assert old.status_code == 401
+    new = fresh.post(
+        "/login",
+        data={
+            "username": clerk.username,
+            "password": match.group(1),
+            "csrf_token": csrf_token(fresh),
+        },
+    )
+    assert new.headers["Location"].endswith("/account/password")
+    with app.app_context():
+        actions = db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.target_ref == str(clerk.id))
+        ).all()
+    assert "staff.password_reset" in actions

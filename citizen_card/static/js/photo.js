@@ -33,6 +33,7 @@
         status.textContent = root.dataset.msgNoCamera;
         return;
       }
+      status.textContent = "";
       video.srcObject = stream;
       show(video, true); show(guide, true); show(canvas, false);
       show(start, false); show(take, true); show(retake, false);
