@@ -216,9 +216,9 @@ def test_a_pixel_bomb_is_refused(
 
     from PIL import Image
 
-    # A 10000 x 10000 black PNG compresses to a few hundred kB but would decode to 300 MB.
+    # A 20,000 x 20,000 black PNG compresses to under a megabyte but would decode to 1.2 GB.
     out = io.BytesIO()
-    Image.new("1", (10000, 10000)).save(out, "PNG")
+    Image.new("1", (20_000, 20_000)).save(out, "PNG")
     resident_id = make_resident(photo=False)
     response = client.put(
         f"/api/v1/residents/{resident_id}/photo",
@@ -263,3 +263,82 @@ def test_unknown_ids_and_routes_answer_json(
     wrong_method = client.put("/api/v1/residents", headers=clerk_headers)
     assert wrong_method.status_code == 405
     assert wrong_method.json["error"] == "method_not_allowed"
+
+
+SCRIPTS = [
+    {"given_names": "Åsa-Læticia", "family_names": "Ñúñez d'Ávila Øvergård"},
+    {"given_names": "فاطمة", "family_names": "الزهراء", "latin_name": "Fatima Al-Zahraa"},
+    {"given_names": "Олена", "family_names": "Коваленко", "latin_name": "Olena Kovalenko"},
+    {"given_names": "Ελένη", "family_names": "Παπαδοπούλου", "latin_name": "Eleni Papadopoulou"},
+    {"given_names": "ሰላም", "family_names": "ተስፋይ", "latin_name": "Selam Tesfay"},
+    {"given_names": "明", "family_names": "王", "latin_name": "Wang Ming"},
+    {"given_names": "אברהם", "family_names": "כהן", "latin_name": "Avraham Cohen"},
+    {"given_names": "प्रिया", "family_names": "शर्मा", "latin_name": "Priya Sharma"},
+]
+
+
+@pytest.mark.parametrize("names", SCRIPTS, ids=lambda n: n.get("latin_name", "latin"))
+def test_names_in_any_script_are_read_back_exactly(
+    client: FlaskClient, clerk_headers: dict[str, str], names: dict[str, str]
+) -> None:
+    created = client.post("/api/v1/residents", json=names, headers=clerk_headers)
+    assert created.status_code == 201
+    read = client.get(f"/api/v1/residents/{created.json['id']}", headers=clerk_headers).json
+    assert {key: read[key] for key in names} == names
+    found = client.get(
+        "/api/v1/residents", query_string={"q": names["family_names"]}, headers=clerk_headers
+    ).json["residents"]
+    assert [r["id"] for r in found] == [created.json["id"]]
+
+
+FIELDS = ["given_names", "family_names", "latin_name", "used_name", "date_of_birth", "contact"]
+BAD_VALUES = {
+    "wrong type": 12345,
+    "a list": ["Ana"],
+    "10,000 characters": "A" * 10_000,
+    "control characters": "Ana\u0007\u001b[31m",
+}
+
+
+@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize("kind", sorted(BAD_VALUES))
+def test_every_field_refuses_bad_values(
+    client: FlaskClient, clerk_headers: dict[str, str], app: Flask, field: str, kind: str
+) -> None:
+    body = {"given_names": "Ana", "family_names": "Silva", field: BAD_VALUES[kind]}
+    response = client.post("/api/v1/residents", json=body, headers=clerk_headers)
+    assert response.status_code == 422, response.json
+    assert set(response.json) == {"error", "message"}
+    assert count_residents(app) == 0
+
+
+@pytest.mark.parametrize("field", ["given_names", "family_names"])
+def test_required_names_cannot_be_empty(
+    client: FlaskClient, clerk_headers: dict[str, str], app: Flask, field: str
+) -> None:
+    for empty in ("", "   ", None):
+        body = {"given_names": "Ana", "family_names": "Silva", field: empty}
+        response = client.post("/api/v1/residents", json=body, headers=clerk_headers)
+        assert (response.status_code, response.json["error"]) == (422, "required")
+    assert count_residents(app) == 0
+
+
+def test_a_patch_with_bad_values_changes_nothing(
+    client: FlaskClient, clerk_headers: dict[str, str], make_resident: Callable[..., str]
+) -> None:
+    resident_id = make_resident(photo=False)
+    before = client.get(f"/api/v1/residents/{resident_id}", headers=clerk_headers).json
+    for body in (
+        {"used_name": 5},
+        {"family_names": ""},
+        {"contact": "x" * 10_000},
+        {"nationality": "X"},
+    ):
+        response = client.patch(
+            f"/api/v1/residents/{resident_id}", json=body, headers=clerk_headers
+        )
+        assert response.status_code == 422
+    after = client.get(f"/api/v1/residents/{resident_id}", headers=clerk_headers).json
+    assert {k: v for k, v in after.items() if k != "updated_at"} == {
+        k: v for k, v in before.items() if k != "updated_at"
+    }
