@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request, session
+from flask import Flask, Response, current_app, g, jsonify, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
@@ -140,7 +140,8 @@ def _per_address_limit(view: Callable[..., Any], limit_text: str) -> Callable[..
 
     @wraps(view)
     def limited(*args: Any, **kwargs: Any) -> Any:
-        if not limiter.limiter.hit(item, "verify", get_remote_address()):
+        prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+        if not limiter.limiter.hit(item, prefix, "verify", get_remote_address()):
             return error_response(
                 429, "rate_limited", _("Too many requests. Please wait a moment.")
             )

@@ -34,6 +34,9 @@
         return;
       }
       status.textContent = "";
+      // Not before the first frame: a capture now would have no picture to take.
+      take.disabled = true;
+      video.addEventListener("loadeddata", () => { take.disabled = false; }, { once: true });
       video.srcObject = stream;
       show(video, true); show(guide, true); show(canvas, false);
       show(start, false); show(take, true); show(retake, false);
