@@ -41,10 +41,12 @@ def _photo_upload() -> bytes | None:
     return data
 
 
-@bp.get("/")
+@bp.route("/", methods=["GET", "POST"])
 @role_required("clerk")
 def index() -> str:
-    query = request.args.get("q", "").strip()[:200]
+    # The name searched for travels in a POST body, never in the URL: URLs end up in the
+    # counter browser's history and in proxy logs.
+    query = request.form.get("q", "").strip()[:200] if request.method == "POST" else ""
     results = registry.search(db.session, query, keys=app_context().registry_keys) if query else []
     return render_template("residents/index.html", query=query, results=results)
 
