@@ -116,7 +116,7 @@ class WrongUrlPrefix(InvalidTokenText):
 # --- keys ---------------------------------------------------------------------------
 
 
-def _b64url(data: bytes) -> str:
+def b64url_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
@@ -128,7 +128,7 @@ def b64url_decode(text: str) -> bytes:
     if not re.fullmatch(r"[A-Za-z0-9_-]*", text) or len(text) % 4 == 1:
         raise ValueError("not unpadded base64url")
     data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if _b64url(data) != text:
+    if b64url_encode(data) != text:
         raise ValueError("non-canonical base64url (trailing bits set)")
     return data
 
@@ -146,14 +146,14 @@ def jwk_thumbprint_kid(public_key: Ed25519PublicKey | bytes) -> bytes:
 
     :raises ValueError: when raw key bytes are not 32 bytes long.
     """
-    members = {"crv": "Ed25519", "kty": "OKP", "x": _b64url(_raw_public(public_key))}
+    members = {"crv": "Ed25519", "kty": "OKP", "x": b64url_encode(_raw_public(public_key))}
     canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode("ascii")
     return hashlib.sha256(canonical).digest()[:KID_BYTES]
 
 
 def kid_to_text(kid: bytes) -> str:
     """Return the JWKS form of a kid: unpadded base64url (8 characters for 6 bytes)."""
-    return _b64url(kid)
+    return b64url_encode(kid)
 
 
 def kid_from_text(text: str) -> bytes:
@@ -722,6 +722,8 @@ __all__ = [
     "Signer",
     "VerificationResult",
     "WrongUrlPrefix",
+    "b64url_decode",
+    "b64url_encode",
     "check_eddsa_headers",
     "decode_claims_unverified",
     "ed25519_verify",

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from verify.credential import (
     b64url_decode,
+    b64url_encode,
     jwk_thumbprint_kid,
     kid_from_text,
     kid_to_text,
@@ -194,6 +195,31 @@ def parse_jwks(document: object) -> Issuer:
         retired_kids=frozenset(retired),
         revoked_kids=frozenset(revoked),
     )
+
+
+def jwks_document(issuer: Issuer) -> dict[str, Any]:
+    """The JWKS an issuer publishes: the inverse of :func:`parse_jwks`.
+
+    Active and retired keys with their state; revoked kids listed without a key.
+    """
+    return {
+        "keys": [
+            {
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "x": b64url_encode(public_key.public_bytes_raw()),
+                "kid": kid_to_text(kid),
+                "alg": "EdDSA",
+                "use": "sig",
+                "status": "retired" if kid in issuer.retired_kids else "active",
+            }
+            for kid, public_key in issuer.keys.items()
+        ],
+        "iss": issuer.issuer_id,
+        "issuer_name": issuer.name,
+        "verify_url": issuer.verify_url,
+        "revoked_kids": sorted(kid_to_text(kid) for kid in issuer.revoked_kids),
+    }
 
 
 def _parse_jwk(issuer_id: str, jwk: object) -> tuple[bytes, Ed25519PublicKey, str]:

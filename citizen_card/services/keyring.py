@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -27,8 +28,8 @@ from citizen_card.models import SigningKey, Staff
 from citizen_card.services import audit, privacy, signals
 from citizen_card.services.errors import N_, Conflict, NotFound
 from citizen_card.services.types import DbSession
-from verify.credential import Ed25519Signer, jwk_thumbprint_kid, kid_to_text
-from verify.trust import Issuer
+from verify.credential import Ed25519Signer, jwk_thumbprint_kid, kid_from_text, kid_to_text
+from verify.trust import Issuer, jwks_document
 
 
 @cache
@@ -150,55 +151,29 @@ class PublishedKeys:
     """What verifiers get: the issuer with its public keys, and the JWKS document."""
 
     issuer: Issuer
-    jwks: dict[str, object]
+    jwks: dict[str, Any]
 
 
 def published_keys(session: DbSession, settings: Settings) -> PublishedKeys:
-    from verify.credential import kid_from_text
-
+    """The issuer as verifiers know it (public keys and their states) and its JWKS."""
     keys: dict[bytes, Ed25519PublicKey] = {}
     retired: set[bytes] = set()
     revoked: set[bytes] = set()
-    jwk_list: list[dict[str, str]] = []
     for key in list_keys(session):
         kid = kid_from_text(key.kid)
         if key.state == "revoked":
+            # A revoked key is published by kid only: cards it signed fail key_revoked.
             revoked.add(kid)
             continue
         keys[kid] = Ed25519PublicKey.from_public_bytes(key.public_key)
         if key.state == "retired":
             retired.add(kid)
-        jwk_list.append(
-            {
-                "kty": "OKP",
-                "crv": "Ed25519",
-                "x": privacy_b64url(key.public_key),
-                "kid": key.kid,
-                "alg": "EdDSA",
-                "use": "sig",
-                "status": key.state,
-            }
-        )
-    verify_url = settings.verify_base_url.rstrip("/")
     issuer = Issuer(
         issuer_id=settings.issuer_id,
         name=settings.issuer_name,
-        verify_url=verify_url,
+        verify_url=settings.verify_base_url.rstrip("/"),
         keys=keys,
         retired_kids=frozenset(retired),
         revoked_kids=frozenset(revoked),
     )
-    jwks: dict[str, object] = {
-        "keys": jwk_list,
-        "iss": settings.issuer_id,
-        "issuer_name": settings.issuer_name,
-        "verify_url": verify_url,
-        "revoked_kids": sorted(k.kid for k in list_keys(session) if k.state == "revoked"),
-    }
-    return PublishedKeys(issuer, jwks)
-
-
-def privacy_b64url(data: bytes) -> str:
-    import base64
-
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    return PublishedKeys(issuer, jwks_document(issuer))

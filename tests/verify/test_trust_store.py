@@ -188,3 +188,29 @@ def test_kid_text_in_jwks_matches_signer(
     jwks: dict[str, Any], issuer_key: Ed25519PrivateKey
 ) -> None:
     assert jwks["keys"][0]["kid"] == kid_to_text(Ed25519Signer(issuer_key).kid)
+
+
+def test_a_published_jwks_reads_back_as_the_same_issuer() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from verify.credential import jwk_thumbprint_kid
+    from verify.trust import Issuer, jwks_document, parse_jwks
+
+    active, retired, revoked = (Ed25519PrivateKey.generate().public_key() for _ in range(3))
+    issuer = Issuer(
+        issuer_id="LIS",
+        name="Lisboa",
+        verify_url="https://verify.lisboa.example",
+        keys={jwk_thumbprint_kid(active): active, jwk_thumbprint_kid(retired): retired},
+        retired_kids=frozenset({jwk_thumbprint_kid(retired)}),
+        revoked_kids=frozenset({jwk_thumbprint_kid(revoked)}),
+    )
+    document = jwks_document(issuer)
+    assert all("d" not in jwk for jwk in document["keys"])
+    again = parse_jwks(document)
+    assert (again.issuer_id, again.name, again.verify_url) == ("LIS", "Lisboa", issuer.verify_url)
+    assert again.retired_kids == issuer.retired_kids
+    assert again.revoked_kids == issuer.revoked_kids
+    assert {kid: key.public_bytes_raw() for kid, key in again.keys.items()} == {
+        kid: key.public_bytes_raw() for kid, key in issuer.keys.items()
+    }
