@@ -33,6 +33,7 @@ from verify.status import (
     STATUS_REVOKED,
     STATUS_SUSPENDED,
     StatusBits,
+    decode_status_list,
     encode_status_list,
 )
 from verify.status import (
@@ -163,7 +164,7 @@ class IssuerVerifierBackend:
                     signer=signer,
                 )
                 lists[list_id] = data
-                decoded[list_id] = _decode_own(data, trust, now)
+                decoded[list_id] = decode_status_list(data, trust, now=int(now.timestamp()))
         metadata = {
             "issuer": settings.issuer_id,
             "issuer_name": settings.issuer_name,
@@ -220,12 +221,6 @@ class IssuerVerifierBackend:
         with Session(self._engine) as own:
             add_counts(own, counts)
             own.commit()
-
-
-def _decode_own(data: bytes, trust: TrustStore, now: datetime) -> SignedStatusList:
-    from verify.status import decode_status_list
-
-    return decode_status_list(data, trust, now=int(now.timestamp()))
 
 
 def add_counts(session: DbSession, counts: Counter[tuple[str, str]]) -> None:

@@ -85,7 +85,6 @@ def staff_reset(staff_id: int) -> str:
         actor=current_staff(),
         must_change=True,
     )
-    accounts.end_all_sessions(db.session, target)
     db.session.commit()
     staff = db.session.execute(select(Staff).order_by(Staff.username)).scalars().all()
     return render_template(
