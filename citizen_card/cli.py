@@ -296,6 +296,12 @@ def purge(dry_run: bool) -> None:
         else:
             db.session.commit()
             retention.sweep_keys(db.session, ctx.registry_keys)
+            db.session.remove()
+            if not retention.make_deletions_final(db.engine, ctx.registry_keys):
+                raise click.ClickException(
+                    "Records are deleted, but the database files could not be cleaned of "
+                    "them now (a long read held them); run the purge again."
+                )
     verb = "Would delete" if dry_run else "Deleted"
     click.echo(f"{verb} {result.residents} resident record(s) past the retention period.")
 

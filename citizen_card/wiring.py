@@ -13,12 +13,10 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from limits import parse_many
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from citizen_card import context
+from citizen_card import context, database  # noqa: F401 — database sets up connections
 from citizen_card.config import Settings
 from citizen_card.extensions import babel, csrf, db, limiter, login, migrate
 from citizen_card.models import Staff
@@ -30,28 +28,6 @@ from verify import web as verify_web
 
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "pt": "Português", "es": "Español"}
 log = logging.getLogger(__name__)
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
-        return
-    # Let SQLAlchemy, not pysqlite, decide when a transaction starts (see _sqlite_begin).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
-@event.listens_for(Engine, "begin")
-def _sqlite_begin(conn: Any) -> None:
-    if conn.dialect.name == "sqlite":
-        # Take the write lock up front: a deferred transaction that reads and then writes
-        # fails at once with "database is locked" when another writer got in between.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def init_app(app: Flask, settings: Settings) -> None:

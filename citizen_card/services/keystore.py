@@ -27,6 +27,8 @@ from sqlalchemy import (
     select,
 )
 
+from citizen_card.database import make_deletions_final
+
 metadata = MetaData()
 data_key = Table(
     "data_key",
@@ -78,11 +80,22 @@ class KeyStore:
             )
             return {ref: bytes(wrapped) for ref, wrapped in rows}
 
-    def delete(self, refs: Iterable[str]) -> None:
+    def delete(self, refs: Iterable[str]) -> bool:
+        """Destroy the keys of ``refs``, in the table and in the files under it.
+
+        Returns False when the files could not be cleaned at once (see
+        :func:`citizen_card.database.make_deletions_final`); the keys are deleted anyway.
+        """
         refs = list(refs)
-        if refs:
-            with self.engine.begin() as conn:
-                conn.execute(delete(data_key).where(data_key.c.ref.in_(refs)))
+        if not refs:
+            return True
+        with self.engine.begin() as conn:
+            conn.execute(delete(data_key).where(data_key.c.ref.in_(refs)))
+        return self.make_deletions_final()
+
+    def make_deletions_final(self) -> bool:
+        """Leave no copy of a deleted key in the store's files (log, dead rows)."""
+        return make_deletions_final(self.engine, rewrite_tables=[data_key.name])
 
     def refs(self, older_than: timedelta | None = None) -> set[str]:
         query = select(data_key.c.ref)

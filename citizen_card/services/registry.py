@@ -15,10 +15,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from citizen_card.config import Settings
+from citizen_card.database import make_deletions_final
 from citizen_card.models import Card, Evidence, Resident, ResidentNameToken, Staff
 from citizen_card.models.resident import EVIDENCE_KINDS
 from citizen_card.services import audit, privacy, signals
@@ -494,20 +495,36 @@ def export(
 SHRED_KEY = "citizen_card.shred"
 
 
+@dataclass
+class _PendingShred:
+    engine: Engine
+    keystore: KeyStore
+    refs: set[str] = field(default_factory=set)
+
+
 def shred_after_commit(session: DbSession, keys: RegistryKeys, public_id: str) -> None:
-    """Destroy the resident's data key once the deletion is committed.
+    """Destroy the resident's data key once the deletion is committed, then make the
+    files of both databases forget the key and the deleted record.
 
     Not before: if the transaction rolled back, the record would stay without its key.
     """
-    pending: dict[str, KeyStore] = session.info.setdefault(SHRED_KEY, {})
-    pending[public_id] = keys.keystore
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    pending: _PendingShred = session.info.setdefault(
+        SHRED_KEY, _PendingShred(engine, keys.keystore)
+    )
+    pending.refs.add(public_id)
 
 
 @event.listens_for(Session, "after_commit")
 def _shred_committed(session: Session) -> None:
-    pending: dict[str, KeyStore] | None = session.info.pop(SHRED_KEY, None)
-    for public_id, keystore in (pending or {}).items():
-        keystore.delete([public_id])
+    pending: _PendingShred | None = session.info.pop(SHRED_KEY, None)
+    if pending is None:
+        return
+    pending.keystore.delete(pending.refs)
+    # The erased record's pages (sealed fields, photo, card QR text) are zeroed in the
+    # database file by secure_delete; the write-ahead log still holds them as they were.
+    make_deletions_final(pending.engine)
 
 
 @event.listens_for(Session, "after_rollback")
