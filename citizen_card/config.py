@@ -64,6 +64,9 @@ class Settings:
     secure_cookies: bool = False
     # Anyone may verify; this limits how often one address may ask (Flask-Limiter syntax).
     verify_rate_limit: str = "120 per minute"
+    # Searches per staff account (Flask-Limiter syntax): every search is audited, and a
+    # limit stops an account from walking the registry one prefix after another.
+    search_rate_limit: str = "120 per hour;600 per day"
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
     proxy_count: int = 0
     # argon2id cost: RFC 9106's second recommended option; tests lower it by config.

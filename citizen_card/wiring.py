@@ -19,6 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from citizen_card import context, database  # noqa: F401 — database sets up connections
 from citizen_card.config import Settings
 from citizen_card.extensions import babel, csrf, db, limiter, login, migrate
+from citizen_card.limits import LimitReached
 from citizen_card.models import Staff
 from citizen_card.paths import MIGRATIONS, TRANSLATIONS
 from citizen_card.services import accounts
@@ -211,10 +212,13 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(status: int, code: str, message: str) -> tuple[Response | str, int]:
+def error_response(
+    status: int, code: str, message: str, *, field: str | None = None
+) -> tuple[Response | str, int]:
     db.session.rollback()
     if wants_json():
-        return jsonify(error=code, message=message), status
+        body = {"error": code, "message": message} | ({"field": field} if field else {})
+        return jsonify(body), status
     return render_template("error.html", status=status, message=message), status
 
 
@@ -249,4 +253,9 @@ def _csrf_error(exc: CSRFError | None) -> Any:
 
 
 def _domain_error(exc: DomainError) -> Any:
-    return error_response(exc.status, exc.code, exc.translated())
+    response = error_response(
+        exc.status, exc.code, exc.translated(), field=getattr(exc, "field", None)
+    )
+    if isinstance(exc, LimitReached):
+        return (*response, {"Retry-After": str(exc.retry_after)})
+    return response

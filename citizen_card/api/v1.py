@@ -10,7 +10,8 @@ from flask import Blueprint, Response, request
 from citizen_card.api.common import ApiError, api_staff, bearer_required, json_object
 from citizen_card.context import app_context
 from citizen_card.extensions import db
-from citizen_card.services import registry
+from citizen_card.limits import enforce_search_limit
+from citizen_card.services import registry, search
 from citizen_card.services.errors import N_
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -55,14 +56,32 @@ def create_resident() -> tuple[dict[str, Any], int]:
     return {"id": resident.public_id}, 201
 
 
-@bp.get("/residents")
+def hit_json(hit: search.SearchHit) -> dict[str, Any]:
+    return {
+        "id": hit.public_id,
+        "printed_name": hit.printed_name,
+        "latin_name": hit.latin_name,
+        "registered_at": hit.registered_at.isoformat(),
+        "has_photo": hit.has_photo,
+        "card": (
+            {"card_number": hit.card_number, "status": hit.card_state} if hit.card_number else None
+        ),
+    }
+
+
+@bp.post("/residents/search")
 @bearer_required("clerk")
 def search_residents() -> dict[str, Any]:
-    query = request.args.get("q", "")
-    if not query.strip():
-        raise ApiError(400, "missing_query", N_("Give a name to search for in the q parameter."))
-    records = registry.search(db.session, query, keys=app_context().registry_keys)
-    return {"residents": [{"id": r.public_id, **r.details.to_json()} for r in records]}
+    """Names travel in the body, never in the URL; every search is audited."""
+    ctx = app_context()
+    query = json_object().get("q")
+    if not isinstance(query, str) or not query.strip():
+        raise ApiError(400, "missing_query", N_('Give the name to search for in "q".'))
+    staff = api_staff()
+    enforce_search_limit(ctx.settings.search_rate_limit, staff.id)
+    hits = search.find(db.session, query, keys=ctx.registry_keys, actor=staff, now=ctx.now())
+    db.session.commit()
+    return {"residents": [hit_json(hit) for hit in hits]}
 
 
 @bp.get("/residents/<public_id>")

@@ -11,8 +11,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from citizen_card.context import app_context
 from citizen_card.extensions import db
+from citizen_card.limits import enforce_search_limit
 from citizen_card.models.resident import EVIDENCE_KINDS
-from citizen_card.services import issuance, registry
+from citizen_card.services import issuance, registry, search
 from citizen_card.services.errors import DomainError, ValidationFailed
 from citizen_card.web.common import current_staff, ok, role_required
 
@@ -47,7 +48,13 @@ def index() -> str:
     # The name searched for travels in a POST body, never in the URL: URLs end up in the
     # counter browser's history and in proxy logs.
     query = request.form.get("q", "").strip()[:200] if request.method == "POST" else ""
-    results = registry.search(db.session, query, keys=app_context().registry_keys) if query else []
+    results: list[search.SearchHit] = []
+    if query:
+        ctx = app_context()
+        staff = current_staff()
+        enforce_search_limit(ctx.settings.search_rate_limit, staff.id)
+        results = search.find(db.session, query, keys=ctx.registry_keys, actor=staff, now=ctx.now())
+        db.session.commit()
     return render_template("residents/index.html", query=query, results=results)
 
 
@@ -125,6 +132,17 @@ def photo(public_id: str) -> Response:
     ctx = app_context()
     resident = registry.get(db.session, public_id)
     jpeg = registry.open_photo(resident, ctx.registry_keys)
+    if jpeg is None:
+        abort(404)
+    return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/<public_id>/thumb.jpg")
+@role_required("clerk")
+def thumbnail(public_id: str) -> Response:
+    """The small photo beside a search result (the search that listed it was audited)."""
+    ctx = app_context()
+    jpeg = registry.open_thumbnail(registry.get(db.session, public_id), ctx.registry_keys)
     if jpeg is None:
         abort(404)
     return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -50,6 +50,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "admin.staff_set_active": ADMIN,
     "admin.staff_reset": ADMIN,
     "admin.audit_log": frozenset({"admin", "auditor"}),
+    "admin.searches": frozenset({"admin", "auditor"}),
     "admin.verifications": ADMIN,
     "cards.city_settings": ADMIN,
     "cards.city_preview": ADMIN,
@@ -58,6 +59,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "residents.new": CLERK,
     "residents.show": CLERK,
     "residents.photo": CLERK,
+    "residents.thumbnail": CLERK,
     "residents.edit": CLERK,
     "residents.erase": CLERK,
     "residents.export": CLERK,
@@ -321,7 +323,7 @@ def request_body(endpoint: str, method: str, targets: Targets) -> dict[str, Any]
         ("api_v1.create_resident", "POST"): {
             "json": {"given_names": "Ana", "family_names": "Silva", "evidence": ["identity"]}
         },
-        ("api_v1.search_residents", "GET"): {"query_string": {"q": "García"}},
+        ("api_v1.search_residents", "POST"): {"json": {"q": "García"}},
         ("api_v1.update_resident", "PATCH"): {"json": {"used_name": "Majo"}},
         ("api_v1.put_photo", "PUT"): {"data": photo_bytes(), "content_type": "image/jpeg"},
         ("api_cards.revoke", "POST"): {"json": {"reason": "lost"}},
