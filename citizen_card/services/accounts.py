@@ -13,7 +13,8 @@ from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from citizen_card.models import ApiToken, Staff, StaffSession
 from citizen_card.models.staff import ROLES
@@ -173,6 +174,34 @@ def authenticate(
     if hasher.check_needs_rehash(staff.password_hash):
         staff.password_hash = hasher.hash(candidate)
     return staff
+
+
+# A consumed one-time password: the hash is kept behind a mark no hasher accepts (the
+# convention of /etc/shadow for locked passwords), so it never opens a session again.
+USED_ONE_TIME_MARK = "!"
+
+
+def consume_one_time_password(session: DbSession, staff: Staff, *, now: datetime) -> bool:
+    """Use up the one-time password (new account or reset) that just opened a login.
+
+    One conditional UPDATE decides: of N logins racing with the same one-time password,
+    exactly one gets True; the others are refused and audited. Accounts with a password
+    of their own (``must_change_password`` false) always get True.
+    """
+    if not staff.must_change_password:
+        return True
+    seen = staff.password_hash
+    result = session.execute(
+        update(Staff)
+        .where(Staff.id == staff.id, Staff.password_hash == seen)
+        .values(password_hash=USED_ONE_TIME_MARK + seen)
+        .execution_options(synchronize_session=False)
+    )
+    if seen.startswith(USED_ONE_TIME_MARK) or result.rowcount != 1:  # type: ignore[attr-defined]
+        _failed(session, staff, now, "one_time_password_used")
+        return False
+    set_committed_value(staff, "password_hash", USED_ONE_TIME_MARK + seen)
+    return True
 
 
 def _failed(session: DbSession, staff: Staff | None, now: datetime, cause: str) -> None:

@@ -88,8 +88,15 @@ def _fresh_cookie() -> None:
         session["lang"] = lang
 
 
-def _complete_login(staff: Staff) -> Response:
+def _complete_login(staff: Staff) -> Response | tuple[str, int]:
     ctx = app_context()
+    if not accounts.consume_one_time_password(db.session, staff, now=ctx.now()):
+        db.session.commit()
+        flash(
+            _("This one-time password was used already. Ask an administrator for a new one."),
+            "error",
+        )
+        return render_template("auth/login.html", username=staff.username), 401
     _fresh_cookie()
     session["sid"] = accounts.start_session(db.session, staff, now=ctx.now())
     db.session.commit()
@@ -155,7 +162,11 @@ def change_password() -> Response | str | tuple[str, int]:
         new = request.form.get("new_password", "")
         if new != request.form.get("confirm_password", ""):
             flash(_("The two new passwords differ."), "error")
-        elif not accounts.verify_password(staff, current, ctx.password_policy):
+        # After a one-time password the login itself was the proof (and that password is
+        # used up); otherwise the current password is asked again.
+        elif not staff.must_change_password and not accounts.verify_password(
+            staff, current, ctx.password_policy
+        ):
             flash(_("The current password is wrong."), "error")
         else:
             try:
