@@ -37,7 +37,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.models import Staff
-from citizen_card.services import city, issuance, privacy, registry
+from citizen_card.services import cards, city, downloads, issuance, printing, privacy, registry
 from citizen_card.services.errors import ValidationFailed
 from citizen_card.web.common import current_staff, ok, role_required
 
@@ -53,11 +53,11 @@ def _labels() -> Any:
     return city.card_labels(app_context().settings.default_language)
 
 
-def _receipt(issued_card: issuance.CardView, code: str, status: int = 200) -> tuple[str, int]:
+def _receipt(issued_card: cards.CardView, code: str, status: int = 200) -> tuple[str, int]:
     return render_template(
         "cards/receipt.html",
         view=issued_card,
-        code=issuance.format_download_code(code),
+        code=downloads.format_download_code(code),
         code_expires=issued_card.card.download_code_expires_at,
         portal_url=url_for("portal.my_card", _external=True),
     ), status
@@ -65,7 +65,7 @@ def _receipt(issued_card: issuance.CardView, code: str, status: int = 200) -> tu
 
 def _issued_receipt(issued: issuance.IssuedCard) -> tuple[str, int]:
     db.session.commit()
-    return _receipt(issuance.CardView(issued.card, issued.card.status), issued.download_code, 201)
+    return _receipt(cards.CardView(issued.card, issued.card.status), issued.download_code, 201)
 
 
 # ---------------------------------------------------------------------------------------
@@ -86,7 +86,7 @@ def issue(public_id: str) -> tuple[str, int]:
 @bp.get("/cards/<card_number>")
 @role_required("clerk")
 def show(card_number: str) -> str:
-    view = issuance.view_card(db.session, card_number, now=app_context().now())
+    view = cards.view_card(db.session, card_number, now=app_context().now())
     return render_template(
         "cards/show.html",
         view=view,
@@ -100,8 +100,8 @@ def show(card_number: str) -> str:
 @role_required("clerk")
 def preview(card_number: str, face: str) -> Response:
     ctx = app_context()
-    card = issuance.get_card(db.session, card_number)
-    front, back = issuance.card_preview(db.session, card, settings=ctx.settings, labels=_labels())
+    card = cards.get_card(db.session, card_number)
+    front, back = printing.card_preview(db.session, card, settings=ctx.settings, labels=_labels())
     return Response(
         front if face == "front" else back,
         mimetype="image/png",
@@ -113,8 +113,8 @@ def preview(card_number: str, face: str) -> Response:
 @role_required("clerk")
 def print_card(card_number: str) -> Response:
     ctx = app_context()
-    card = issuance.get_card(db.session, card_number)
-    pdf = issuance.card_pdf(
+    card = cards.get_card(db.session, card_number)
+    pdf = printing.card_pdf(
         db.session,
         card,
         settings=ctx.settings,
@@ -135,7 +135,7 @@ def print_card(card_number: str) -> Response:
 @role_required("clerk")
 def renew(card_number: str) -> tuple[str, int]:
     ctx = app_context()
-    card = issuance.get_card(db.session, card_number)
+    card = cards.get_card(db.session, card_number)
     issued = issuance.renew(
         db.session, card, settings=ctx.settings, actor=current_staff(), now=ctx.now()
     )
@@ -146,7 +146,7 @@ def renew(card_number: str) -> tuple[str, int]:
 @role_required("clerk")
 def replace(card_number: str) -> tuple[str, int]:
     ctx = app_context()
-    card = issuance.get_card(db.session, card_number)
+    card = cards.get_card(db.session, card_number)
     issued = issuance.replace(
         db.session,
         card,
@@ -162,10 +162,10 @@ def replace(card_number: str) -> tuple[str, int]:
 @role_required("clerk")
 def download_code(card_number: str) -> tuple[str, int]:
     ctx = app_context()
-    card = issuance.get_card(db.session, card_number)
-    code = issuance.new_download_code(db.session, card, actor=current_staff(), now=ctx.now())
+    card = cards.get_card(db.session, card_number)
+    code = downloads.new_download_code(db.session, card, actor=current_staff(), now=ctx.now())
     db.session.commit()
-    return _receipt(issuance.CardView(card, issuance.state_of(card, ctx.now())), code)
+    return _receipt(cards.CardView(card, cards.state_of(card, ctx.now())), code)
 
 
 def _back_to_card(card_number: str, message: str) -> BaseResponse:
@@ -177,7 +177,7 @@ def _back_to_card(card_number: str, message: str) -> BaseResponse:
 @bp.post("/cards/<card_number>/suspend")
 @role_required("clerk")
 def suspend(card_number: str) -> BaseResponse:
-    card = issuance.get_card(db.session, card_number)
+    card = cards.get_card(db.session, card_number)
     issuance.suspend(db.session, card, actor=current_staff(), now=app_context().now())
     return _back_to_card(card.number, _("The card is suspended."))
 
@@ -185,7 +185,7 @@ def suspend(card_number: str) -> BaseResponse:
 @bp.post("/cards/<card_number>/reinstate")
 @role_required("clerk")
 def reinstate(card_number: str) -> BaseResponse:
-    card = issuance.get_card(db.session, card_number)
+    card = cards.get_card(db.session, card_number)
     issuance.reinstate(db.session, card, actor=current_staff(), now=app_context().now())
     return _back_to_card(card.number, _("The card is active again."))
 
@@ -193,7 +193,7 @@ def reinstate(card_number: str) -> BaseResponse:
 @bp.post("/cards/<card_number>/revoke")
 @role_required("clerk")
 def revoke(card_number: str) -> BaseResponse:
-    card = issuance.get_card(db.session, card_number)
+    card = cards.get_card(db.session, card_number)
     issuance.revoke(
         db.session,
         card,
@@ -207,7 +207,7 @@ def revoke(card_number: str) -> BaseResponse:
 @bp.post("/cards/<card_number>/hand-over")
 @role_required("clerk")
 def hand_over(card_number: str) -> BaseResponse:
-    card = issuance.get_card(db.session, card_number)
+    card = cards.get_card(db.session, card_number)
     issuance.hand_over(db.session, card, actor=current_staff(), now=app_context().now())
     return _back_to_card(card.number, _("The card is marked as handed over."))
 
@@ -269,12 +269,12 @@ def _run_job(app: Flask, job_id: str, numbers: list[str], staff_id: int) -> None
 
         ctx = app_context()
         try:
-            cards = issuance.cards_for_batch(db.session, numbers)
-            state["total"] = len(cards)
+            batch = printing.cards_for_batch(db.session, numbers)
+            state["total"] = len(batch)
             buffer = io.BytesIO()
-            issuance.render_batch(
+            printing.render_batch(
                 db.session,
-                cards,
+                batch,
                 buffer,
                 settings=ctx.settings,
                 labels=_labels(),
@@ -300,7 +300,7 @@ def _run_job(app: Flask, job_id: str, numbers: list[str], staff_id: int) -> None
 @bp.get("/cards/print")
 @role_required("clerk")
 def batch() -> str:
-    views = issuance.printable_cards(db.session, now=app_context().now())
+    views = printing.printable_cards(db.session, now=app_context().now())
     return render_template("cards/batch.html", views=views)
 
 
@@ -309,7 +309,7 @@ def batch() -> str:
 def batch_start() -> BaseResponse:
     numbers = request.form.getlist("card")
     # Checked here too, so an empty selection is an error on the page, not a failed job.
-    issuance.cards_for_batch(db.session, numbers)
+    printing.cards_for_batch(db.session, numbers)
     db.session.rollback()
     directory = _jobs_dir()
     _sweep(directory)
