@@ -14,7 +14,7 @@ What it does, for the whole test session:
   (``TEST_PASSWORD`` and the default resident names), and every value generated while the
   tests run, by wrapping at session start: ``accounts.create_api_token`` (API tokens),
   ``accounts.generate_password`` (one-time staff passwords), ``accounts.start_session``
-  (session ids), ``issuance._new_download_code`` (download codes),
+  (session ids), ``downloads.make_code`` (download codes),
   ``second_factor.new_secret`` (TOTP secrets) and ``registry.validate_details`` (every
   name and contact registered, through the API, the pages or the services).
 - Tests may add their own with :func:`remember_secret` (or the ``remember_secret``
@@ -89,6 +89,12 @@ def remember_secret(value: object) -> None:
             _secrets.add(value.strip())
 
 
+def is_remembered(value: str) -> bool:
+    """Whether ``value`` is among the secrets looked for at the end of the session."""
+    with _lock:
+        return value.strip() in _secrets
+
+
 @pytest.fixture(name="remember_secret", scope="session")
 def remember_secret_fixture() -> Callable[[object], None]:
     """The :func:`remember_secret` function, for tests that prefer a fixture."""
@@ -134,9 +140,8 @@ def _remembering_details(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _patch(module: Any, name: str, wrapper: Callable[[Callable[..., Any]], Any]) -> None:
-    original = getattr(module, name, None)
-    if original is None:
-        return
+    # A function renamed or moved must fail the session here, not silently go unwatched.
+    original = getattr(module, name)
     setattr(module, name, wrapper(original))
     _undo.append(lambda: setattr(module, name, original))
 
@@ -162,12 +167,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         logger.setLevel(logging.DEBUG)
     _attach()
 
-    from citizen_card.services import accounts, issuance, registry
+    from citizen_card.services import accounts, downloads, registry
 
     _patch(accounts, "create_api_token", _remembering_result)
     _patch(accounts, "generate_password", _remembering_result)
     _patch(accounts, "start_session", _remembering_result)
-    _patch(issuance, "_new_download_code", _remembering_result)
+    _patch(downloads, "make_code", _remembering_result)
     _patch(registry, "validate_details", _remembering_details)
     try:
         from citizen_card.services import second_factor

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, render_template, request
 
 from citizen_card.context import app_context
 from citizen_card.extensions import db, limiter
-from citizen_card.services import city, issuance
+from citizen_card.services import city, downloads
 
 bp = Blueprint("portal", __name__)
 
@@ -34,7 +34,7 @@ def download() -> Response | tuple[str, int]:
     ctx = app_context()
     card_number = request.form.get("card_number", "")
     try:
-        card, pdf = issuance.download_pdf(
+        card, pdf = downloads.download_pdf(
             db.session,
             card_number,
             request.form.get("code", ""),
@@ -42,7 +42,7 @@ def download() -> Response | tuple[str, int]:
             labels=city.card_labels(ctx.settings.default_language),
             now=ctx.now(),
         )
-    except issuance.DownloadRefused:
+    except downloads.DownloadRefused:
         db.session.rollback()
         page = render_template("portal/my_card.html", card_number=card_number[:32], refused=True)
         return page, 400

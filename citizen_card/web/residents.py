@@ -13,7 +13,7 @@ from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.limits import enforce_search_limit
 from citizen_card.models.resident import EVIDENCE_KINDS
-from citizen_card.services import issuance, registry, search
+from citizen_card.services import cards, issuance, registry, search
 from citizen_card.services.errors import DomainError, ValidationFailed
 from citizen_card.web.common import current_staff, ok, role_required
 
@@ -97,12 +97,12 @@ def show(public_id: str) -> str:
         db.session, public_id, keys=ctx.registry_keys, actor=current_staff(), now=ctx.now()
     )
     db.session.commit()
-    cards = issuance.cards_of(db.session, record.resident, now=ctx.now())
+    card_views = cards.cards_of(db.session, record.resident, now=ctx.now())
     return render_template(
         "residents/show.html",
         record=record,
         evidence_kinds=EVIDENCE_KINDS,
-        cards=cards,
+        cards=card_views,
         revoke_reasons=issuance.REVOKE_REASONS,
         replace_reasons=issuance.REPLACE_REASONS,
         reason_labels=issuance.REASON_LABELS,

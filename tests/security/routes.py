@@ -216,16 +216,14 @@ class World:
 
     def print_job(self, role: str) -> str:
         """A finished batch print job owned by ``role``'s account."""
-        from citizen_card.services import privacy
-        from citizen_card.web import cards as cards_module
+        from citizen_card.context import app_context
+        from citizen_card.services.print_jobs import PrintJob
 
         job_id = os.urandom(16).hex()
-        with self.app.test_request_context():
-            directory = cards_module._jobs_dir()
-            sealed = privacy.seal(cards_module._job_key(job_id), b"%PDF-1.4\n", job_id.encode())
-            (directory / f"{job_id}.pdf").write_bytes(sealed)
-            state = {"staff_id": self.staff_ids[role], "state": "done", "total": 1, "done": 1}
-            cards_module._write_state(directory, job_id, state)
+        with self.app.app_context():
+            jobs = app_context().print_jobs
+            jobs.store.put_sheets(job_id, jobs.seal_sheets(job_id, b"%PDF-1.4\n"))
+            jobs.store.save(PrintJob(job_id, self.staff_ids[role], "done", total=1, done=1))
         return job_id
 
 
