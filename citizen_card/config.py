@@ -85,6 +85,9 @@ class Settings:
             "SQLALCHEMY_DATABASE_URI": self.database_url,
             "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
+            # Said explicitly: the limiter object outlives an app, and keeps the last
+            # app's setting when the next one does not give its own.
+            "RATELIMIT_ENABLED": True,
             "RATELIMIT_HEADERS_ENABLED": False,
             "RATELIMIT_STRATEGY": "fixed-window",
             "RATELIMIT_KEY_PREFIX": "citizen-card",

@@ -11,7 +11,8 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from citizen_card.card.pdf import CardLabels
 from citizen_card.config import Settings
@@ -112,7 +113,22 @@ def redeem_download_code(session: DbSession, card_number: str, code: str, *, now
     )
     if not usable:
         raise DownloadRefused
-    card.download_code_used_at = now
+    # Use the code up in one conditional UPDATE, not by setting the attribute: of N
+    # requests racing with the same code, exactly one matches (PostgreSQL re-checks the
+    # condition after waiting for the winner's row lock; SQLite has one writer at a time).
+    claimed = session.execute(
+        update(Card)
+        .where(
+            Card.id == card.id,
+            Card.download_code_hash == expected,
+            Card.download_code_used_at.is_(None),
+        )
+        .values(download_code_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise DownloadRefused
+    set_committed_value(card, "download_code_used_at", now)
     record(session, "card.download", card, actor=None, now=now)
     return card
 
