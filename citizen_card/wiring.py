@@ -47,6 +47,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     # included. The CSRF token, SameSite cookies and _refuse_cross_site_forms do the job.
     app.config.setdefault("WTF_CSRF_SSL_STRICT", False)
     csrf.init_app(app)
+    app.before_request(_name_the_route)
     app.before_request(_refuse_cross_site_forms)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
@@ -188,6 +189,21 @@ _CACHEABLE = {
     "verify.service_worker",
     "static",
 }
+
+
+# The WSGI environ key where the access log finds the route template (see cli.serve).
+ROUTE_ENVIRON_KEY = "citizen_card.route"
+
+
+def _name_the_route() -> None:
+    """Tell the access log which route answered, never the path itself.
+
+    A path holds card numbers and resident ids (``/cards/23P2A7DJXWYA/pdf``); beside a
+    time they tie a card to a moment, and beside an address to a place. The template
+    (``/cards/<card_number>/pdf``) says what the server did and nothing about whom.
+    """
+    rule = request.url_rule
+    request.environ[ROUTE_ENVIRON_KEY] = rule.rule if rule is not None else "(no route)"
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
