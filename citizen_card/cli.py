@@ -211,26 +211,39 @@ def keys_rotate() -> None:
         click.echo(f"New signing key {key.kid}.")
 
 
-@keys.command("revoke")
+@keys.command("revoke", context_settings={"ignore_unknown_options": True})
 @click.argument("kid")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def keys_revoke(kid: str, yes: bool) -> None:
-    """Revoke a compromised key: every card it signed stops verifying (key_revoked)."""
+    """Revoke a compromised key: every card it signed stops verifying (key_revoked) and
+    is revoked; the counter gets the list of residents who need a new card.
+
+    A kid is base64url and may start with '-' (one in 64 does): it is taken as the KID,
+    not as an option.
+    """
     if not yes:
         click.confirm(
-            f"Every card signed with {kid} will fail verification. Revoke it?", abort=True
+            f"Every card signed with {kid} will fail verification and be revoked. Revoke it?",
+            abort=True,
         )
     app = _app()
     with app.app_context():
-        from citizen_card.services import keyring
+        from citizen_card.services import compromise
 
         ctx = app_context()
         try:
-            keyring.revoke(db.session, ctx.settings, kid, now=ctx.now(), actor=None)
+            done = compromise.revoke_key(db.session, ctx.settings, kid, now=ctx.now(), actor=None)
         except DomainError as exc:
             raise click.ClickException(exc.message) from exc
         db.session.commit()
-        click.echo(f"Key {kid} is revoked. Cards it signed must be reissued.")
+    click.echo(f"Key {kid} is revoked.")
+    if done.new_signing_kid:
+        click.echo(f"New signing key {done.new_signing_kid}.")
+    click.echo(f"{done.cards_revoked} card(s) it signed are now revoked (key_compromised).")
+    click.echo(
+        f"{done.residents_to_recall} resident(s) need a new card; counter staff find the "
+        "list under Cards to reissue."
+    )
 
 
 @keys.command("export")

@@ -36,7 +36,8 @@ from verify.cardnumber import new_card_number
 from verify.credential import MAX_NAME_CHARS, CardClaims, encode_token, qr_text
 from verify.status import LIST_SIZE
 
-# Reasons a clerk may give. "renewed", "expired" and "erased" are set by the system.
+# Reasons a clerk may give. "renewed", "expired", "erased" and "key_compromised" are set
+# by the system.
 REVOKE_REASONS = (
     "lost",
     "stolen",
@@ -60,6 +61,7 @@ REASON_LABELS = {
     "renewed": N_("Renewed"),
     "expired": N_("Expired"),
     "erased": N_("Record erased"),
+    "key_compromised": N_("Signing key withdrawn"),
 }
 # Each attempt picks fresh random values; a handful of collisions in a row means the
 # database is not answering as expected, not bad luck (55 bits of card number).
@@ -412,3 +414,26 @@ def hand_over(session: DbSession, card: Card, *, actor: Staff | None, now: datet
     card.handed_over_at = now
     record(session, "card.hand_over", card, actor=actor, now=now)
     return card
+
+
+def recall_signed_by(session: DbSession, kid: str, *, actor: Staff | None, now: datetime) -> int:
+    """Revoke every current card signed with key ``kid`` (reason ``key_compromised``).
+
+    Verifiers refuse such cards already (``key_revoked``); revoking them too takes them
+    out of the print queue and /my-card, makes the counter's view say what happened, and
+    lets a clerk issue a new card at once. One audit event per card; returns how many.
+    """
+    recalled = list(
+        session.scalars(
+            select(Card).where(Card.kid == kid, Card.status.in_(CURRENT_STATUSES)).order_by(Card.id)
+        )
+    )
+    for card in recalled:
+        card.status = "revoked"
+        card.revocation_reason = "key_compromised"
+        card.download_code_hash = None
+        record(session, "card.revoke", card, actor=actor, now=now, reason="key_compromised")
+    session.flush()
+    for list_id in sorted({card.status_list_id for card in recalled}):
+        publication.status_changed(session, list_id)
+    return len(recalled)

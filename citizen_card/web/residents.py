@@ -13,7 +13,7 @@ from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.limits import enforce_search_limit
 from citizen_card.models.resident import EVIDENCE_KINDS
-from citizen_card.services import cards, issuance, registry, search
+from citizen_card.services import cards, compromise, issuance, registry, search
 from citizen_card.services.errors import DomainError, ValidationFailed
 from citizen_card.web.common import current_staff, ok, role_required
 
@@ -55,7 +55,24 @@ def index() -> str:
         enforce_search_limit(ctx.settings.search_rate_limit, staff.id)
         results = search.find(db.session, query, keys=ctx.registry_keys, actor=staff, now=ctx.now())
         db.session.commit()
-    return render_template("residents/index.html", query=query, results=results)
+    return render_template(
+        "residents/index.html",
+        query=query,
+        results=results,
+        recall_count=compromise.recall_count(db.session),
+    )
+
+
+@bp.get("/recall")
+@role_required("clerk")
+def recall() -> str:
+    """Residents whose card was signed with a withdrawn key: call them back for a new one."""
+    ctx = app_context()
+    entries = compromise.residents_to_recall(
+        db.session, keys=ctx.registry_keys, actor=current_staff(), now=ctx.now()
+    )
+    db.session.commit()
+    return render_template("residents/recall.html", entries=entries)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -60,6 +60,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "residents.show": CLERK,
     "residents.photo": CLERK,
     "residents.thumbnail": CLERK,
+    "residents.recall": CLERK,
     "residents.edit": CLERK,
     "residents.erase": CLERK,
     "residents.export": CLERK,
