@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from citizen_card import limit_keys
 from citizen_card.context import app_context
 from citizen_card.extensions import db, limiter
 from citizen_card.models import Staff
@@ -47,7 +48,8 @@ def require_account_setup() -> Response | None:
 
 
 def _account_key() -> str:
-    return "login-account:" + (request.form.get("username") or "").strip().casefold()[:64]
+    # Normalised as accounts.authenticate reads it: fullwidth letters count as plain ones.
+    return limit_keys.username_key(request.form.get("username") or "")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -107,7 +109,7 @@ def _complete_login(staff: Staff) -> Response | tuple[str, int]:
 
 
 def _pending_key() -> str:
-    return f"login-code:{session.get('pending_staff')}"
+    return limit_keys.opaque("login-code", str(session.get("pending_staff")))
 
 
 @bp.route("/login/code", methods=["GET", "POST"])

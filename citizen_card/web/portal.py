@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
+from citizen_card import limit_keys
 from citizen_card.context import app_context
 from citizen_card.extensions import db, limiter
 from citizen_card.services import city, downloads
@@ -17,9 +18,8 @@ PER_ADDRESS_LIMIT = "20 per hour;50 per day"
 
 
 def _card_key() -> str:
-    typed = (request.form.get("card_number") or "").upper()
-    compact = "".join(ch for ch in typed if ch.isalnum())[:16]
-    return "my-card:" + compact
+    # Read as the lookup reads it (I/L→1, O→0, dashes, case): each card counts once.
+    return limit_keys.card_number_key(request.form.get("card_number") or "")
 
 
 @bp.get("/my-card")
