@@ -24,9 +24,6 @@ ErrorCorrection = Literal["L", "M", "Q", "H"]
 MAX_PREFERRED_VERSION = 10
 QUIET_ZONE = 4  # modules; ISO/IEC 18004 minimum, scanners rely on it
 
-# Tried in this order within version 10, then M at whatever version fits. Never L: a
-# card is carried for years and gets scratched; M is the design floor.
-_BOOSTED_LEVELS: tuple[ErrorCorrection, ...] = ("H", "Q")
 # The writer's image is 0 for a dark module and 255 for a light one.
 _DARK_PIXEL = bytes([1] + [0] * 255)
 
@@ -74,9 +71,10 @@ def _fits_preferred_version(text: str, level: ErrorCorrection) -> bool:
 @lru_cache(maxsize=256)
 def _qr_matrix(text: str) -> QrCode:
     # Cached: the issuing service renders the same card as PDF and as PNG preview.
-    level: ErrorCorrection = next(
-        (lv for lv in _BOOSTED_LEVELS if _fits_preferred_version(text, lv)), "M"
-    )
+    # What does not fit at Q does not fit at H: one trial for most card texts.
+    level: ErrorCorrection = "M"
+    if _fits_preferred_version(text, "Q"):
+        level = "H" if _fits_preferred_version(text, "H") else "Q"
     try:
         symbol = create_barcode(text, BarcodeFormat.QRCode, ec_level=level)
     except ValueError as exc:
