@@ -36,6 +36,7 @@ asks for more:
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -67,8 +68,10 @@ _begin_mode: ContextVar[str] = ContextVar("citizen_card_sqlite_begin", default=I
 F = TypeVar("F", bound=Callable[..., Any])
 WRITES_MARK = "citizen_card_writes"
 CHECKPOINT_ATTEMPTS = 5
-# A key store table rewrite waits this long for its lock, then leaves the job to the purge.
+# A key store table rewrite waits this long for its lock, then leaves the job to the purge;
+# it is tried this many times while an older transaction still sees the deleted rows.
 VACUUM_LOCK_TIMEOUT = "10s"
+REWRITE_ATTEMPTS = 10
 
 
 def is_sqlite_connection(dbapi_connection: Any) -> bool:
@@ -179,13 +182,24 @@ def _checkpoint_sqlite(engine: Engine) -> bool:
     return False
 
 
+_NOT_REMOVABLE = re.compile(r"(\d+) dead row versions cannot be removed yet")
+
+
 def _rewrite_postgres_tables(engine: Engine, tables: Sequence[str]) -> bool:
+    """``VACUUM FULL`` each table until no dead row version is carried over.
+
+    VACUUM FULL copies a deleted row into the new file when a transaction that began
+    before the deletion might still see it ("dead row versions cannot be removed yet",
+    in its VERBOSE report). Such a transaction ends within moments on the key store, so
+    the rewrite is tried again a few times; if one still holds on, the purge retries.
+    """
     try:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql(f"SET lock_timeout = '{VACUUM_LOCK_TIMEOUT}'")
+            raw: Any = conn.connection.dbapi_connection
             for table in tables:
-                # A table name from our own metadata, never from input.
-                conn.exec_driver_sql(f'VACUUM FULL "{table}"')
+                if not _rewrite_until_clean(conn, raw, table):
+                    return False
     except OperationalError as exc:
         log.warning(
             "key store rewrite after an erasure failed (%s); the purge retries it",
@@ -193,6 +207,29 @@ def _rewrite_postgres_tables(engine: Engine, tables: Sequence[str]) -> bool:
         )
         return False
     return True
+
+
+def _rewrite_until_clean(conn: Any, raw: Any, table: str) -> bool:
+    kept: list[int] = []
+
+    def notice(diagnostic: Any) -> None:
+        found = _NOT_REMOVABLE.search(diagnostic.message_detail or "")
+        if found:
+            kept.append(int(found.group(1)))
+
+    raw.add_notice_handler(notice)
+    try:
+        for attempt in range(REWRITE_ATTEMPTS):
+            kept.clear()
+            # A table name from our own metadata, never from input.
+            conn.exec_driver_sql(f'VACUUM (FULL, VERBOSE) "{table}"')
+            if not any(kept):
+                return True
+            time.sleep(0.1 * (attempt + 1))
+    finally:
+        raw.remove_notice_handler(notice)
+    log.warning("an open transaction kept deleted key store rows; the purge retries it")
+    return False
 
 
 __all__ = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import sys
 import threading
 import time
@@ -20,6 +21,9 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from citizen_card.wiring import ROUTE_ENVIRON_KEY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Same reason as tests/verify/conftest.py: the editable install predates verify/.
@@ -40,6 +44,25 @@ from verify.status import (  # noqa: E402 -- same
     encode_status_list,
 )
 from verify.web import StaticVerifierBackend, create_verifier_app  # noqa: E402 -- same
+
+
+class RouteLoggingHandler(WSGIRequestHandler):
+    """werkzeug's request handler, logging as `citizen-card serve` does: the route
+    template, never the path (which holds resident ids and card numbers) or the address.
+
+    The verifier app sets no route name, so its lines show "(path hidden)".
+    """
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        environ = getattr(self, "environ", {})
+        route = environ.get(ROUTE_ENVIRON_KEY, "(path hidden)")
+        logging.getLogger("werkzeug").info('"%s %s" %s %s', self.command, route, code, size)
+
+
+def make_test_server(app: Any, port: int = 0) -> Any:
+    """A threaded werkzeug server on 127.0.0.1 with :class:`RouteLoggingHandler`."""
+    return make_server("127.0.0.1", port, app, threaded=True, request_handler=RouteLoggingHandler)
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -139,8 +162,6 @@ class ServedCity:
     _thread: threading.Thread | None = None
 
     def start(self) -> None:
-        from werkzeug.serving import make_server
-
         own = self.directory / "jwks.json"
         own.write_text(
             json.dumps(
@@ -163,7 +184,7 @@ class ServedCity:
         self.publish(default_bits())
         backend = StaticVerifierBackend([own, porto], self.directory / "status")
         app = _buffered(create_verifier_app(backend))
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self._server = make_test_server(app)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -8,18 +8,17 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from citizen_card.models import Staff
 from tests.conftest import TEST_PASSWORD, photo_bytes
-from tests.e2e.conftest import launch_chromium
+from tests.e2e.conftest import launch_chromium, make_test_server
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_test_server(app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
