@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 from flask import Flask
 from sqlalchemy import func, inspect, select
 
 from citizen_card import create_app
-from citizen_card.config import ConfigError
+from citizen_card.config import ConfigError, load_settings
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.instance import ensure_instance
@@ -18,7 +17,6 @@ from citizen_card.models import Staff
 from citizen_card.paths import MIGRATIONS, instance_path_from_env
 from citizen_card.services import accounts
 from citizen_card.services.errors import DomainError
-from citizen_card.wiring import ROUTE_ENVIRON_KEY
 
 
 def _app() -> Flask:
@@ -135,38 +133,52 @@ def create_token(name: str) -> None:
     click.echo(token)
 
 
-# gunicorn's atom for a WSGI environ variable is %({name}e)s, the name in lower case.
-ACCESS_LOG_FORMAT = '%(t)s "%(m)s %({' + ROUTE_ENVIRON_KEY + '}e)s" %(s)s %(b)s %(L)ss'
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
-    """Run the service with gunicorn, a production WSGI server."""
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Processes: 1 with the default (memory) rate-limit storage, 2 with a shared one.",
+)
+@click.option("--threads", type=int, default=None, help="Threads per process (default 8).")
+@click.option(
+    "--plain-http",
+    is_flag=True,
+    help="On a non-loopback address, keep cookies without Secure and send no HSTS "
+    "(a test network without TLS only).",
+)
+def serve(host: str, port: int, workers: int | None, threads: int | None, plain_http: bool) -> None:
+    """Run the service with gunicorn, a production WSGI server (see citizen_card/serving.py)."""
     from gunicorn.app.base import BaseApplication
 
-    app = _app()
+    from citizen_card import serving
+
+    try:
+        settings = load_settings(instance_path_from_env())
+        chosen = serving.plan(
+            settings, host=host, workers=workers, threads=threads, plain_http=plain_http
+        )
+        app = create_app(chosen.settings)
+    except (ConfigError, serving.ServeRefused) as exc:
+        raise click.ClickException(str(exc)) from exc
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            options: dict[str, Any] = {
-                "bind": f"{host}:{port}",
-                "workers": workers,
-                # The route template instead of the path, and no client address: a line
-                # ties no card, resident or code to a person or place (wiring.py).
-                "accesslog": "-",
-                "access_log_format": ACCESS_LOG_FORMAT,
-                "forwarded_allow_ips": "127.0.0.1",
-            }
-            for key, value in options.items():
+            for key, value in chosen.gunicorn_options(host, port).items():
                 self.cfg.set(key, value)
 
         def load(self) -> Flask:
             return app
 
-    click.echo(f"Serving on http://{host}:{port}")
+    for warning in chosen.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    scheme = "https (behind your TLS proxy)" if chosen.settings.secure_cookies else "http"
+    click.echo(
+        f"Serving on {host}:{port} ({scheme}; {chosen.workers} process(es), "
+        f"{chosen.threads} threads each)"
+    )
     Server().run()
 
 
