@@ -310,13 +310,14 @@ def audit_export_head() -> None:
 @main.command()
 @click.option("--dry-run", is_flag=True, help="Only say how many would be deleted.")
 def purge(dry_run: bool) -> None:
-    """Delete residents whose cards all expired more than RETENTION_MONTHS ago.
+    """Delete residents whose cards all expired more than RETENTION_MONTHS ago, and batch
+    sheets nobody fetched.
 
     Run it daily (cron or a systemd timer); see README.
     """
     app = _app()
     with app.app_context():
-        from citizen_card.services import retention
+        from citizen_card.services import print_jobs, retention
 
         ctx = app_context()
         result = retention.purge(
@@ -327,6 +328,8 @@ def purge(dry_run: bool) -> None:
         else:
             db.session.commit()
             retention.sweep_keys(db.session, ctx.registry_keys)
+            # Batch sheets nobody fetched go with their jobs after an hour.
+            ctx.print_jobs.store.sweep(before=ctx.now() - print_jobs.JOB_MAX_AGE)
             db.session.remove()
             if not retention.make_deletions_final(db.engine, ctx.registry_keys):
                 raise click.ClickException(

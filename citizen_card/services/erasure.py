@@ -19,6 +19,7 @@ from citizen_card.database import make_deletions_final
 from citizen_card.models import Card, Resident, Staff
 from citizen_card.services import audit, signals
 from citizen_card.services.keystore import KeyStore
+from citizen_card.services.print_jobs import withdraw_sheets_of
 from citizen_card.services.registry import RegistryKeys
 from citizen_card.services.types import DbSession
 
@@ -72,8 +73,12 @@ def erase(
     reason: str,
 ) -> None:
     """Erase a resident: revoke their cards, keep only the card numbers' revocation,
-    and delete the record with its data key, so backups of it become unreadable."""
-    for card in session.execute(select(Card).where(Card.resident_id == resident.id)).scalars():
+    and delete the record with its data key, so backups of it become unreadable.
+
+    Unfetched batch sheets that show one of the resident's cards are withdrawn too."""
+    cards = list(session.scalars(select(Card).where(Card.resident_id == resident.id)))
+    withdraw_sheets_of(session, [card.id for card in cards], now=now)
+    for card in cards:
         if card.status != "revoked":
             card.status = "revoked"
             card.revocation_reason = "erased"

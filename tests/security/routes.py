@@ -218,13 +218,15 @@ class World:
     def print_job(self, role: str) -> str:
         """A finished batch print job owned by ``role``'s account."""
         from citizen_card.context import app_context
+        from citizen_card.extensions import db
         from citizen_card.services.print_jobs import PrintJob
 
         job_id = os.urandom(16).hex()
         with self.app.app_context():
             jobs = app_context().print_jobs
-            jobs.store.put_sheets(job_id, jobs.seal_sheets(job_id, b"%PDF-1.4\n"))
-            jobs.store.save(PrintJob(job_id, self.staff_ids[role], "done", total=1, done=1))
+            jobs.store.save(PrintJob(job_id, self.staff_ids[role], "running", total=1, done=0))
+            jobs.store.finish(db.session, job_id, jobs.seal_sheets(job_id, b"%PDF-1.4\n"))
+            db.session.commit()
         return job_id
 
 
