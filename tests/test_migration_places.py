@@ -45,8 +45,7 @@ def test_staff_rows_and_their_dependants_survive_the_role_change(
         )
         db.session.execute(
             text(
-                "INSERT INTO api_token (token_hash, staff_id, created_at)"
-                " VALUES (:hash, 1, :now)"
+                "INSERT INTO api_token (token_hash, staff_id, created_at) VALUES (:hash, 1, :now)"
             ),
             {"hash": b"\x01" * 32, "now": NOW},
         )

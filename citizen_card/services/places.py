@@ -58,6 +58,7 @@ FIELD_LABELS = {
 }
 LIMITS = {
     "ref": 64,
+    "category": 32,
     "name": 150,
     "benefit": 1000,
     "accessibility": 1000,
@@ -65,6 +66,8 @@ LIMITS = {
     "opening_hours": 500,
     "phone": 40,
     "website": 300,
+    "latitude": 40,
+    "longitude": 40,
 }
 TEXT_FIELDS = ("name", "benefit", "accessibility")
 MULTILINE = frozenset({"benefit", "accessibility", "opening_hours"})
