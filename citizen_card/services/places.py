@@ -763,7 +763,7 @@ def category_counts(session: DbSession, *, published: bool | None = True) -> dic
     statement = select(Place.category, func.count(Place.id)).group_by(Place.category)
     if published is not None:
         statement = statement.where(Place.published.is_(published))
-    counts = dict(session.execute(statement).tuples().all())
+    counts = {category: count for category, count in session.execute(statement)}
     return {code: counts[code] for code in CATEGORIES if counts.get(code)}
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,7 @@ MAX_REPORTED = 50
 # Cells a spreadsheet would run as a formula: exported with a leading apostrophe, which
 # an import removes again (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_INERT = re.compile(r"[-+0-9 ().,/]*")
 TRUE_WORDS = frozenset({"yes", "true", "1", "y"})
 FALSE_WORDS = frozenset({"no", "false", "0", "n", ""})
 
@@ -134,13 +136,11 @@ def _unescape(cell: str) -> str:
 
 
 def _escape(cell: str) -> str:
-    if not cell.startswith(FORMULA_STARTS):
-        return cell
-    try:
-        float(cell)
-    except ValueError:
+    # Digits and punctuation alone cannot call anything: phone numbers and negative
+    # coordinates stay as they are.
+    if cell.startswith(FORMULA_STARTS) and not _INERT.fullmatch(cell):
         return "'" + cell
-    return cell  # a negative coordinate is a number, not a formula
+    return cell
 
 
 def _header(cells: list[str], languages: Languages) -> list[str]:
