@@ -35,9 +35,7 @@ CONTACT = ("Ana Exemplo", "ana.exemplo@example.org", "+351 900 000 000", "ask fo
 
 def _send(client: FlaskClient, form: dict[str, str], **environ: str) -> tuple[int, str]:
     token = csrf_token(client, "/places/join")
-    response = client.post(
-        "/places/join", data=form | {"csrf_token": token}, environ_base=environ
-    )
+    response = client.post("/places/join", data=form | {"csrf_token": token}, environ_base=environ)
     return response.status_code, response.headers.get("Location", "") or response.get_data(
         as_text=True
     )
@@ -212,7 +210,7 @@ def test_the_decision_deletes_the_contact(
         else:
             assert places == [] and where == "/manage/places/requests"
         # And the database refuses to bring a contact back to a decided request.
-        with pytest.raises(IntegrityError, match="contact_until_decision|CHECK constraint"):
+        with pytest.raises(IntegrityError, match=r"contact_until_decision|CHECK constraint"):
             db.session.execute(
                 text("UPDATE place_join_request SET contact_name = 'x' WHERE id = :id"),
                 {"id": stored.id},
