@@ -807,39 +807,63 @@ def feature_collection(
     if category not in CATEGORIES:
         category = None
     conditions = _filters(query_words(query), category, True, {}) if query or category else []
-    statement = select(Place).where(Place.published.is_(True), *conditions).order_by(Place.ref)
+    shown = select(Place.id).where(Place.published.is_(True), *conditions)
+    # Plain rows, not ORM objects: the whole directory in two queries, at a few µs a row.
+    texts: dict[int, dict[str, dict[str, str]]] = {}
+    text_rows = session.execute(
+        select(
+            PlaceText.place_id, PlaceText.language, *(getattr(PlaceText, n) for n in TEXT_FIELDS)
+        ).where(PlaceText.place_id.in_(shown))
+    )
+    for place_id, code, *values in text_rows:
+        texts.setdefault(place_id, {})[code] = dict(zip(TEXT_FIELDS, values, strict=True))
+    rows = session.execute(
+        select(
+            Place.id,
+            Place.ref,
+            Place.category,
+            Place.address,
+            Place.latitude,
+            Place.longitude,
+            Place.opening_hours,
+            Place.phone,
+            Place.website,
+            Place.updated_at,
+        )
+        .where(Place.id.in_(shown))
+        .order_by(Place.ref)
+    )
     features = []
     west = south = math.inf
     east = north = -math.inf
-    for place in session.execute(statement).scalars():
-        texts = {text.language: text for text in place.texts}
-        default = texts.get(languages.default)
+    empty = dict.fromkeys(TEXT_FIELDS, "")
+    for place_id, ref, category_code, address, lat, lon, hours, phone, website, updated in rows:
+        own = texts.get(place_id, {})
+        default = own.get(languages.default, empty)
         geometry = None
-        if place.latitude is not None and place.longitude is not None:
-            geometry = {"type": "Point", "coordinates": [place.longitude, place.latitude]}
-            west, east = min(west, place.longitude), max(east, place.longitude)
-            south, north = min(south, place.latitude), max(north, place.latitude)
+        if lat is not None and lon is not None:
+            geometry = {"type": "Point", "coordinates": [lon, lat]}
+            west, east = min(west, lon), max(east, lon)
+            south, north = min(south, lat), max(north, lat)
         properties: dict[str, Any] = {
-            "ref": place.ref,
-            "category": place.category,
-            "name": default.name if default and default.name else place.ref,
-            "benefit": default.benefit if default else "",
-            "accessibility": default.accessibility if default else "",
-            "address": place.address,
-            "opening_hours": place.opening_hours,
-            "phone": place.phone,
-            "website": place.website,
-            "url": place_url(place.ref),
-            "updated": place.updated_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "ref": ref,
+            "category": category_code,
+            "name": default["name"] or ref,
+            "benefit": default["benefit"],
+            "accessibility": default["accessibility"],
+            "address": address,
+            "opening_hours": hours,
+            "phone": phone,
+            "website": website,
+            "url": place_url(ref),
+            "updated": updated.isoformat(timespec="seconds").replace("+00:00", "Z"),
             "language": languages.default,
             "translations": {
-                code: {name: getattr(text, name) for name in TEXT_FIELDS}
-                for code, text in texts.items()
-                if code != languages.default
+                code: values for code, values in own.items() if code != languages.default
             },
         }
         features.append(
-            {"type": "Feature", "id": place.ref, "geometry": geometry, "properties": properties}
+            {"type": "Feature", "id": ref, "geometry": geometry, "properties": properties}
         )
     collection: dict[str, Any] = {"type": "FeatureCollection"}
     if math.isfinite(west):
