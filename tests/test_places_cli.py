@@ -56,8 +56,12 @@ def test_editor_accounts_demo_places_and_csv(instance: Path, tmp_path: Path) -> 
 
     from citizen_card import create_app
     from citizen_card.config import load_settings
+    from citizen_card.extensions import db
 
-    client = create_app(load_settings(instance)).test_client()
+    app = create_app(load_settings(instance))
+    client = app.test_client()
     page = client.get("/places").get_data(as_text=True)
     assert "11 places" in page
     assert client.get("/places.json").get_json()["features"][0]["type"] == "Feature"
+    with app.app_context():
+        db.engine.dispose()

@@ -118,7 +118,10 @@ def submit(
     try:
         values = places.validate(place_raw, languages)
     except PlaceInvalid as exc:
-        problems += [_plain_field(p) for p in exc.problems]
+        # The name goes in two languages; a problem with it is said once.
+        for problem in map(_plain_field, exc.problems):
+            if not any((p.field, p.code) == (problem.field, problem.code) for p in problems):
+                problems.append(problem)
     contact = _contact(raw, problems)
     if problems or values is None:
         raise PlaceInvalid(problems)

@@ -322,7 +322,8 @@ def validate(raw: Mapping[str, Any], languages: Languages) -> PlaceValues:
             for name in TEXT_FIELDS
         }
         local = PlaceTexts(**values)
-        if code == languages.default and not local.name:
+        named = any(p.field == f"name_{code}" for p in problems)  # too long, say, already
+        if code == languages.default and not local.name and not named:
             problems.append(
                 FieldProblem(N_("Enter %(label)s."), "required", f"name_{code}", language=code)
             )

@@ -271,3 +271,12 @@ def test_stale_requests_are_closed_by_purge(
             )
             == 1
         )
+
+
+def test_a_name_too_long_is_said_once_in_any_language(app: Flask, client: FlaskClient) -> None:
+    client.post("/language", data={"lang": "fr", "csrf_token": csrf_token(client, "/places/join")})
+    status, page = _send(client, REQUEST | {"name": "N" * 151})
+    assert status == 422
+    summary = page.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert summary.count('<a href="#name">') == 1
+    assert "Nom doit compter au plus 150 caractères." in summary  # the label is translated

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -220,10 +220,8 @@ def test_editors_import_and_export_csv_in_the_browser(
     assert exported.get_data(as_text=True).splitlines()[1].startswith("ok,yes,library,Fine,")
 
 
-def test_the_map_appears_only_with_a_tile_server(
-    settings: Settings, make_place: Callable[..., int]
-) -> None:
-    make_place(name_en="Central Library", latitude="38.71", longitude="-9.14")
+@pytest.fixture
+def map_app(settings: Settings) -> Iterator[Flask]:
     app = create_app(
         replace(
             settings,
@@ -231,6 +229,17 @@ def test_the_map_appears_only_with_a_tile_server(
             map_attribution="© OpenStreetMap contributors",
         )
     )
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_the_map_appears_only_with_a_tile_server(
+    map_app: Flask, make_place: Callable[..., int]
+) -> None:
+    make_place(name_en="Central Library", latitude="38.71", longitude="-9.14")
+    app = map_app
     response = app.test_client().get("/places?q=central")
     page = response.get_data(as_text=True)
     assert 'id="places-map"' in page
