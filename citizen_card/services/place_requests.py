@@ -73,7 +73,7 @@ def _contact(raw: Mapping[str, Any], problems: list[FieldProblem]) -> dict[str, 
             )
         values[name] = text or None
     if not values["contact_name"]:
-        problems.append(_problem(N_("Enter %(label)s."), "required", "contact_name"))
+        problems.append(_problem(N_("Enter your name."), "required", "contact_name"))
     email, phone = values["contact_email"], values["contact_phone"]
     if email and not _EMAIL.fullmatch(email):
         problems.append(

@@ -325,7 +325,12 @@ def validate(raw: Mapping[str, Any], languages: Languages) -> PlaceValues:
         named = any(p.field == f"name_{code}" for p in problems)  # too long, say, already
         if code == languages.default and not local.name and not named:
             problems.append(
-                FieldProblem(N_("Enter %(label)s."), "required", f"name_{code}", language=code)
+                FieldProblem(
+                    N_("Enter the name in the city's language."),
+                    "required",
+                    f"name_{code}",
+                    language=code,
+                )
             )
         if not local.is_empty():
             texts[code] = local

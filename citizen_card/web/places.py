@@ -31,11 +31,12 @@ bp = Blueprint("places", __name__)
 EDITORS = ("editor", "admin")
 HONEYPOT = "homepage"
 GEOJSON_MAX_AGE = 60
+# In the order of the form, which the error summary follows.
 JOIN_FIELDS = (
     "name",
     "category",
-    "address",
     "benefit",
+    "address",
     "opening_hours",
     "phone",
     "website",
@@ -75,9 +76,13 @@ def _map() -> dict[str, str] | None:
     }
 
 
-def _problems(error: DomainError | None) -> dict[str, Any]:
-    """Every problem for the summary, and the first one of each field beside it."""
+def _problems(error: DomainError | None, order: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every problem for the summary, in the form's ``order``, and the first one of each
+    field beside it."""
     problems = error.problems if isinstance(error, PlaceInvalid) else []
+    if order:
+        rank = {name: index for index, name in enumerate(order)}
+        problems = sorted(problems, key=lambda p: rank.get(p.field or "", len(rank)))
     errors: dict[str, str] = {}
     for problem in problems:
         if problem.field and problem.field not in errors:
@@ -184,7 +189,7 @@ def _join_form(values: dict[str, str], error: DomainError | None) -> str:
         "places/join.html",
         values=values,
         error=error,
-        **_problems(error),
+        **_problems(error, JOIN_FIELDS),
         categories=CATEGORIES,
         labels=CATEGORY_LABELS,
         honeypot=HONEYPOT,

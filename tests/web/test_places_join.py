@@ -3,6 +3,7 @@ and the requester's contact gone from the database once an editor decides."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -73,7 +74,10 @@ def test_problems_are_listed_and_the_form_is_kept(app: Flask, client: FlaskClien
     status, page = _send(client, form)
     assert status == 422
     assert "There is a problem" in page
-    assert '<a href="#name">' in page and '<a href="#category">' in page
+    summary = page.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    # In the order of the form, each linked to its field.
+    assert re.findall(r'<a href="#(\w+)">', summary) == ["name", "category", "contact_email"]
+    assert "Enter the name in the city&#39;s language." in summary
     assert '<a href="#contact_email">Enter an e-mail address like name@example.org.</a>' in page
     assert 'aria-invalid="true"' in page
     assert 'value="Ana Exemplo"' in page  # what was typed stays
