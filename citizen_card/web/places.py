@@ -138,7 +138,8 @@ def geojson() -> Response:
     query, category = _filters()
     stamp = places.directory_stamp(db.session)
     etag = stamp.etag(request.host, query, category or "")
-    headers = {"ETag": f'"{etag}"'}
+    # Public data for other sites' maps and apps: any origin may read it (no cookies).
+    headers = {"ETag": f'"{etag}"', "Access-Control-Allow-Origin": "*"}
     if stamp.last_modified is not None:
         headers["Last-Modified"] = stamp.last_modified.strftime("%a, %d %b %Y %H:%M:%S GMT")
     if not is_resource_modified(request.environ, etag=etag, last_modified=stamp.last_modified):

@@ -95,6 +95,7 @@ def test_places_json_is_a_feature_collection(
     response = client.get("/places.json")
     assert response.status_code == 200
     assert response.mimetype == "application/geo+json"  # RFC 7946 §12
+    assert response.headers["Access-Control-Allow-Origin"] == "*"  # for other sites' apps
     document = json.loads(response.get_data(as_text=True))
     assert rfc7946_problems(document) == []
     features = {feature["id"]: feature for feature in document["features"]}
