@@ -19,6 +19,7 @@ from citizen_card.models.staff import ROLES
 from citizen_card.paths import MIGRATIONS, instance_path_from_env
 from citizen_card.services import accounts
 from citizen_card.services.errors import DomainError
+from citizen_card.wiring import ROUTE_ENVIRON_KEY
 
 
 def _app() -> Flask:
@@ -135,6 +136,10 @@ def create_token(name: str) -> None:
     click.echo(token)
 
 
+# gunicorn's atom for a WSGI environ variable is %({name}e)s, the name in lower case.
+ACCESS_LOG_FORMAT = '%(t)s "%(m)s %({' + ROUTE_ENVIRON_KEY + '}e)s" %(s)s %(b)s %(L)ss'
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -150,9 +155,10 @@ def serve(host: str, port: int, workers: int) -> None:
             options: dict[str, Any] = {
                 "bind": f"{host}:{port}",
                 "workers": workers,
-                # Access log format without query strings: nothing personal in the logs.
+                # The route template instead of the path, and no client address: a line
+                # ties no card, resident or code to a person or place (wiring.py).
                 "accesslog": "-",
-                "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+                "access_log_format": ACCESS_LOG_FORMAT,
                 "forwarded_allow_ips": "127.0.0.1",
             }
             for key, value in options.items():
@@ -206,26 +212,39 @@ def keys_rotate() -> None:
         click.echo(f"New signing key {key.kid}.")
 
 
-@keys.command("revoke")
+@keys.command("revoke", context_settings={"ignore_unknown_options": True})
 @click.argument("kid")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def keys_revoke(kid: str, yes: bool) -> None:
-    """Revoke a compromised key: every card it signed stops verifying (key_revoked)."""
+    """Revoke a compromised key: every card it signed stops verifying (key_revoked) and
+    is revoked; the counter gets the list of residents who need a new card.
+
+    A kid is base64url and may start with '-' (one in 64 does): it is taken as the KID,
+    not as an option.
+    """
     if not yes:
         click.confirm(
-            f"Every card signed with {kid} will fail verification. Revoke it?", abort=True
+            f"Every card signed with {kid} will fail verification and be revoked. Revoke it?",
+            abort=True,
         )
     app = _app()
     with app.app_context():
-        from citizen_card.services import keyring
+        from citizen_card.services import compromise
 
         ctx = app_context()
         try:
-            keyring.revoke(db.session, ctx.settings, kid, now=ctx.now(), actor=None)
+            done = compromise.revoke_key(db.session, ctx.settings, kid, now=ctx.now(), actor=None)
         except DomainError as exc:
             raise click.ClickException(exc.message) from exc
         db.session.commit()
-        click.echo(f"Key {kid} is revoked. Cards it signed must be reissued.")
+    click.echo(f"Key {kid} is revoked.")
+    if done.new_signing_kid:
+        click.echo(f"New signing key {done.new_signing_kid}.")
+    click.echo(f"{done.cards_revoked} card(s) it signed are now revoked (key_compromised).")
+    click.echo(
+        f"{done.residents_to_recall} resident(s) need a new card; counter staff find the "
+        "list under Cards to reissue."
+    )
 
 
 @keys.command("export")
@@ -360,6 +379,12 @@ def purge(dry_run: bool) -> None:
 
             closed = place_requests.close_stale(db.session, now=ctx.now())
             db.session.commit()
+            db.session.remove()
+            if not retention.make_deletions_final(db.engine, ctx.registry_keys):
+                raise click.ClickException(
+                    "Records are deleted, but the database files could not be cleaned of "
+                    "them now (a long read held them); run the purge again."
+                )
     verb = "Would delete" if dry_run else "Deleted"
     click.echo(f"{verb} {result.residents} resident record(s) past the retention period.")
     if not dry_run and closed:

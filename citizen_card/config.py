@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from citizen_card.database import lock_timeout_connect_args
+
 ENV_PREFIX = "CITIZEN_CARD_"
 SECRET_NAMES = ("SECRET_KEY", "MASTER_KEY", "BLIND_INDEX_KEY")
 
@@ -62,8 +64,14 @@ class Settings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 10
     secure_cookies: bool = False
+    # How long a request waits for a database lock (SQLite's write lock, a PostgreSQL row
+    # lock) before it answers 503 "busy, try again".
+    database_lock_timeout_ms: int = 5000
     # Anyone may verify; this limits how often one address may ask (Flask-Limiter syntax).
     verify_rate_limit: str = "120 per minute"
+    # Searches per staff account (Flask-Limiter syntax): every search is audited, and a
+    # limit stops an account from walking the registry one prefix after another.
+    search_rate_limit: str = "120 per hour;600 per day"
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
     proxy_count: int = 0
     # argon2id cost: RFC 9106's second recommended option; tests lower it by config.
@@ -86,13 +94,23 @@ class Settings:
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def engine_options(self) -> dict[str, Any]:
+        # A request waits this long for a lock, then answers 503 (database.py).
+        connect_args = lock_timeout_connect_args(self.database_url, self.database_lock_timeout_ms)
+        if self.database_url.startswith("sqlite"):
+            return {"connect_args": connect_args}
+        return {"pool_pre_ping": True, "connect_args": connect_args}
+
     def flask_config(self) -> dict[str, Any]:
         cookie_prefix = "__Host-" if self.secure_cookies else ""
         return {
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
+            "SQLALCHEMY_ENGINE_OPTIONS": self.engine_options(),
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
+            # Said explicitly: the limiter object outlives an app, and keeps the last
+            # app's setting when the next one does not give its own.
+            "RATELIMIT_ENABLED": True,
             "RATELIMIT_HEADERS_ENABLED": False,
             "RATELIMIT_STRATEGY": "fixed-window",
             "RATELIMIT_KEY_PREFIX": "citizen-card",
@@ -108,13 +126,6 @@ class Settings:
             "WTF_CSRF_ENABLED": True,
             **self.extra,
         }
-
-
-def _engine_options(url: str) -> dict[str, Any]:
-    if url.startswith("sqlite"):
-        # Several counter threads write at once; wait for the lock instead of failing.
-        return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True}
 
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False}

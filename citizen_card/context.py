@@ -1,14 +1,22 @@
-"""Per-app objects the views hand to services: settings, keys, policies, the clock."""
+"""Per-app objects the views hand to services: settings, keys, policies, the clock, and
+the batch print jobs."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from flask import Flask, current_app
 
 from citizen_card.config import Settings
+from citizen_card.extensions import db
+from citizen_card.services import city
 from citizen_card.services.accounts import PasswordPolicy, SessionTimeouts
+from citizen_card.services.print_jobs import BatchContext, FileJobStore, PrintJobs
 from citizen_card.services.registry import RegistryKeys, RegistryPolicy
 
 EXTENSION_KEY = "citizen_card"
@@ -17,6 +25,7 @@ EXTENSION_KEY = "citizen_card"
 @dataclass(frozen=True)
 class AppContext:
     settings: Settings
+    print_jobs: PrintJobs
 
     @property
     def registry_keys(self) -> RegistryKeys:
@@ -46,7 +55,9 @@ class AppContext:
 
 
 def install(app: Flask, settings: Settings) -> AppContext:
-    ctx = AppContext(settings)
+    store = FileJobStore(Path(app.instance_path) / "print-jobs")
+    scope = functools.partial(_batch_context, app)
+    ctx = AppContext(settings, PrintJobs(store, master_key=settings.master_key, scope=scope))
     app.extensions[EXTENSION_KEY] = ctx
     return ctx
 
@@ -55,3 +66,15 @@ def app_context() -> AppContext:
     ctx = current_app.extensions[EXTENSION_KEY]
     assert isinstance(ctx, AppContext)  # noqa: S101 — installed by the factory
     return ctx
+
+
+@contextmanager
+def _batch_context(app: Flask) -> Iterator[BatchContext]:
+    """What a print job's thread works in: the app's context and its own session."""
+    with app.app_context():
+        ctx = app_context()
+        labels = city.card_labels(ctx.settings.default_language)
+        try:
+            yield BatchContext(db.session, ctx.settings, labels, ctx.now())
+        finally:
+            db.session.remove()

@@ -14,9 +14,13 @@ What it does, for the whole test session:
   (``TEST_PASSWORD`` and the default resident names), and every value generated while the
   tests run, by wrapping at session start: ``accounts.create_api_token`` (API tokens),
   ``accounts.generate_password`` (one-time staff passwords), ``accounts.start_session``
-  (session ids), ``issuance._new_download_code`` (download codes),
-  ``second_factor.new_secret`` (TOTP secrets) and ``registry.validate_details`` (every
-  name and contact registered, through the API, the pages or the services).
+  (session ids), ``downloads.make_code`` (download codes),
+  ``second_factor.new_secret`` (TOTP secrets), ``registry.validate_details`` (every
+  name and contact registered, through the API, the pages or the services),
+  ``registry.register`` (resident ids), ``issuance._create_card`` (card numbers, in their
+  compact and printed forms, QR texts and their tokens, download codes as printed).
+- Takes the output of other processes (``citizen-card serve``'s gunicorn access log, a
+  CLI run) through :func:`scan_output`, so a subprocess's lines are searched too.
 - Tests may add their own with :func:`remember_secret` (or the ``remember_secret``
   fixture, the same function).
 
@@ -89,10 +93,22 @@ def remember_secret(value: object) -> None:
             _secrets.add(value.strip())
 
 
+def is_remembered(value: str) -> bool:
+    """Whether ``value`` is among the secrets looked for at the end of the session."""
+    with _lock:
+        return value.strip() in _secrets
+
+
 @pytest.fixture(name="remember_secret", scope="session")
 def remember_secret_fixture() -> Callable[[object], None]:
     """The :func:`remember_secret` function, for tests that prefer a fixture."""
     return remember_secret
+
+
+def scan_output(source: str, text: str) -> None:
+    """Search the output of another process (a server's access log) like log records."""
+    with _lock:
+        _collector.lines.extend((source, line) for line in text.splitlines() if line.strip())
 
 
 def find_leaks(lines: Iterable[tuple[str, str]], secrets: Iterable[str]) -> list[Leak]:
@@ -133,10 +149,35 @@ def _remembering_details(function: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def _remembering_resident(function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        resident = function(*args, **kwargs)
+        remember_secret(resident.public_id)
+        return resident
+
+    return wrapped
+
+
+def _remembering_card(function: Callable[..., Any]) -> Callable[..., Any]:
+    from citizen_card.services.downloads import format_download_code
+    from verify.cardnumber import format_card_number
+
+    @functools.wraps(function)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        issued = function(*args, **kwargs)
+        number = issued.card.number
+        for value in (number, format_card_number(number), issued.qr, issued.qr.split("#")[-1]):
+            remember_secret(value)
+        remember_secret(format_download_code(issued.download_code))
+        return issued
+
+    return wrapped
+
+
 def _patch(module: Any, name: str, wrapper: Callable[[Callable[..., Any]], Any]) -> None:
-    original = getattr(module, name, None)
-    if original is None:
-        return
+    # A function renamed or moved must fail the session here, not silently go unwatched.
+    original = getattr(module, name)
     setattr(module, name, wrapper(original))
     _undo.append(lambda: setattr(module, name, original))
 
@@ -162,12 +203,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         logger.setLevel(logging.DEBUG)
     _attach()
 
-    from citizen_card.services import accounts, issuance, registry
+    from citizen_card.services import accounts, downloads, issuance, registry
 
+    _patch(registry, "register", _remembering_resident)
+    _patch(issuance, "_create_card", _remembering_card)
     _patch(accounts, "create_api_token", _remembering_result)
     _patch(accounts, "generate_password", _remembering_result)
     _patch(accounts, "start_session", _remembering_result)
-    _patch(issuance, "_new_download_code", _remembering_result)
+    _patch(downloads, "make_code", _remembering_result)
     _patch(registry, "validate_details", _remembering_details)
     try:
         from citizen_card.services import second_factor

@@ -66,8 +66,8 @@ def fill(client: FlaskClient, headers: dict[str, str]) -> list[bytes]:
             client.get(f"/api/v1/residents/{created.json['id']}", headers=headers).status_code
             == 200
         )
-        assert client.get(
-            "/api/v1/residents", query_string={"q": resident["family_names"]}, headers=headers
+        assert client.post(
+            "/api/v1/residents/search", json={"q": resident["family_names"]}, headers=headers
         ).json["residents"]
         needles += secrets_of(resident)
     return needles

@@ -22,16 +22,12 @@ from typing import Protocol
 import cbor2
 
 from verify._cbor import CborError, loads_strict
-from verify.credential import (
+from verify.cose import (
     ALG_EDDSA,
     CLOCK_SKEW_SECONDS,
     HEADER_ALG,
     HEADER_KID,
     HEADER_TYP,
-    LIST_SIZE,
-    STATUS_REVOKED,
-    STATUS_SUSPENDED,
-    STATUS_VALID,
     MalformedToken,
     Signer,
     check_eddsa_headers,
@@ -55,6 +51,12 @@ __all__ = [
     "decode_status_list",
     "encode_status_list",
 ]
+
+# Status values (the draft's); a card's token refers to one entry of a list.
+STATUS_VALID = 0
+STATUS_REVOKED = 1
+STATUS_SUSPENDED = 2
+LIST_SIZE = 131072
 
 STATUS_LIST_TYP = "application/statuslist+cwt"
 BITS = 2

@@ -24,24 +24,36 @@ from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from verify.credential import (
+from verify.cose import (
     b64url_decode,
     b64url_encode,
     jwk_thumbprint_kid,
     kid_from_text,
     kid_to_text,
-    normalize_base_url,
 )
 
 KeyState = Literal["active", "retired", "revoked"]
 # Issuer ids name cache files and appear in every token; keep them short and plain.
 _ISSUER_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,16}")
+_BASE_URL_RE = re.compile(r"(?i:(https?)://([a-z0-9.-]+(?::[0-9]{1,5})?))/?")
 MAX_TRUST_BYTES = 1 << 20
 FETCH_TIMEOUT_SECONDS = 10.0
 
 
 class TrustError(ValueError):
     """A JWKS or trust list is invalid, unreadable, or contradicts another one."""
+
+
+def normalize_base_url(url: str) -> str:
+    """Return ``scheme://host[:port]`` in lower case for an issuer's verify URL.
+
+    :raises ValueError: when ``url`` has a path, query, fragment, user info or a scheme
+        other than http(s); the base is upper-cased into the QR, so a path would break.
+    """
+    match = _BASE_URL_RE.fullmatch(url)
+    if match is None:
+        raise ValueError(f"not a bare http(s) base URL: {url!r}")
+    return match.group(1).lower() + "://" + match.group(2).lower()
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,12 @@ from typing import Any
 
 from flask import Blueprint, Response
 
+from citizen_card import database
 from citizen_card.api.common import api_staff, bearer_required, json_object
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.models import Card
-from citizen_card.services import city, issuance, registry
+from citizen_card.services import cards, city, downloads, issuance, printing, registry
 from verify.cardnumber import format_card_number
 
 bp = Blueprint("api_cards", __name__, url_prefix="/api/v1")
@@ -32,7 +33,7 @@ def card_json(card: Card, state: str) -> dict[str, Any]:
 def _issued_json(issued: issuance.IssuedCard) -> dict[str, Any]:
     return card_json(issued.card, issued.card.status) | {
         "qr": issued.qr,
-        "download_code": issuance.format_download_code(issued.download_code),
+        "download_code": downloads.format_download_code(issued.download_code),
     }
 
 
@@ -51,16 +52,17 @@ def issue_card(public_id: str) -> tuple[dict[str, Any], int]:
 @bp.get("/cards/<card_number>")
 @bearer_required("clerk")
 def get_card(card_number: str) -> dict[str, Any]:
-    view = issuance.view_card(db.session, card_number, now=app_context().now())
+    view = cards.view_card(db.session, card_number, now=app_context().now())
     return card_json(view.card, view.state)
 
 
 @bp.get("/cards/<card_number>/pdf")
 @bearer_required("clerk")
+@database.writes  # an audited reading: its transaction writes
 def card_pdf(card_number: str) -> Response:
     ctx = app_context()
-    card = issuance.get_card(db.session, card_number)
-    pdf = issuance.card_pdf(
+    card = cards.get_card(db.session, card_number)
+    pdf = printing.card_pdf(
         db.session,
         card,
         settings=ctx.settings,
@@ -86,27 +88,27 @@ def _reason(body: dict[str, Any]) -> str:
 def revoke(card_number: str) -> dict[str, Any]:
     ctx = app_context()
     body = json_object()
-    card = issuance.get_card(db.session, card_number)
+    card = cards.get_card(db.session, card_number)
     issuance.revoke(db.session, card, _reason(body), actor=api_staff(), now=ctx.now())
     db.session.commit()
-    return card_json(card, issuance.state_of(card, ctx.now()))
+    return card_json(card, cards.state_of(card, ctx.now()))
 
 
 @bp.post("/cards/<card_number>/suspend")
 @bearer_required("clerk")
 def suspend(card_number: str) -> dict[str, Any]:
     ctx = app_context()
-    card = issuance.get_card(db.session, card_number)
+    card = cards.get_card(db.session, card_number)
     issuance.suspend(db.session, card, actor=api_staff(), now=ctx.now())
     db.session.commit()
-    return card_json(card, issuance.state_of(card, ctx.now()))
+    return card_json(card, cards.state_of(card, ctx.now()))
 
 
 @bp.post("/cards/<card_number>/reinstate")
 @bearer_required("clerk")
 def reinstate(card_number: str) -> dict[str, Any]:
     ctx = app_context()
-    card = issuance.get_card(db.session, card_number)
+    card = cards.get_card(db.session, card_number)
     issuance.reinstate(db.session, card, actor=api_staff(), now=ctx.now())
     db.session.commit()
-    return card_json(card, issuance.state_of(card, ctx.now()))
+    return card_json(card, cards.state_of(card, ctx.now()))

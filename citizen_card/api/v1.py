@@ -7,10 +7,12 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from citizen_card import database
 from citizen_card.api.common import ApiError, api_staff, bearer_required, json_object
 from citizen_card.context import app_context
 from citizen_card.extensions import db
-from citizen_card.services import registry
+from citizen_card.limits import enforce_search_limit
+from citizen_card.services import erasure, registry, search
 from citizen_card.services.errors import N_
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -55,18 +57,37 @@ def create_resident() -> tuple[dict[str, Any], int]:
     return {"id": resident.public_id}, 201
 
 
-@bp.get("/residents")
+def hit_json(hit: search.SearchHit) -> dict[str, Any]:
+    return {
+        "id": hit.public_id,
+        "printed_name": hit.printed_name,
+        "latin_name": hit.latin_name,
+        "registered_at": hit.registered_at.isoformat(),
+        "has_photo": hit.has_photo,
+        "card": (
+            {"card_number": hit.card_number, "status": hit.card_state} if hit.card_number else None
+        ),
+    }
+
+
+@bp.post("/residents/search")
 @bearer_required("clerk")
 def search_residents() -> dict[str, Any]:
-    query = request.args.get("q", "")
-    if not query.strip():
-        raise ApiError(400, "missing_query", N_("Give a name to search for in the q parameter."))
-    records = registry.search(db.session, query, keys=app_context().registry_keys)
-    return {"residents": [{"id": r.public_id, **r.details.to_json()} for r in records]}
+    """Names travel in the body, never in the URL; every search is audited."""
+    ctx = app_context()
+    query = json_object().get("q")
+    if not isinstance(query, str) or not query.strip():
+        raise ApiError(400, "missing_query", N_('Give the name to search for in "q".'))
+    staff = api_staff()
+    enforce_search_limit(ctx.settings.search_rate_limit, staff.id)
+    hits = search.find(db.session, query, keys=ctx.registry_keys, actor=staff, now=ctx.now())
+    db.session.commit()
+    return {"residents": [hit_json(hit) for hit in hits]}
 
 
 @bp.get("/residents/<public_id>")
 @bearer_required("clerk")
+@database.writes  # an audited reading: its transaction writes
 def get_resident(public_id: str) -> dict[str, Any]:
     ctx = app_context()
     record = registry.view(
@@ -104,7 +125,7 @@ def update_resident(public_id: str) -> dict[str, Any]:
 def delete_resident(public_id: str) -> tuple[str, int]:
     ctx = app_context()
     resident = registry.get(db.session, public_id)
-    registry.erase(
+    erasure.erase(
         db.session,
         resident,
         keys=ctx.registry_keys,
@@ -118,6 +139,7 @@ def delete_resident(public_id: str) -> tuple[str, int]:
 
 @bp.get("/residents/<public_id>/export")
 @bearer_required("clerk")
+@database.writes  # an audited reading: its transaction writes
 def export_resident(public_id: str) -> dict[str, Any]:
     ctx = app_context()
     data = registry.export(
@@ -135,11 +157,13 @@ def put_photo(public_id: str) -> tuple[str, int]:
         raise ApiError(
             415, "unsupported_media_type", N_("Send the photo as image/jpeg or image/png.")
         )
+    # Decoded before the transaction begins: it holds the write lock while it lasts.
+    photo = registry.prepare_photo(request.get_data(cache=False), ctx.registry_policy)
     resident = registry.get(db.session, public_id)
     registry.set_photo(
         db.session,
         resident,
-        request.get_data(cache=False),
+        photo,
         keys=ctx.registry_keys,
         policy=ctx.registry_policy,
         actor=api_staff(),

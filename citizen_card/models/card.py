@@ -78,3 +78,9 @@ class Card(db.Model):  # type: ignore[name-defined,misc]
     download_code_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     resident: Mapped[Resident | None] = relationship()
+
+    def state_at(self, now: datetime) -> str:
+        """The state a verifier reports: a current card past its expiry is ``expired``."""
+        if self.status in CURRENT_STATUSES and self.expires_at <= now:
+            return "expired"
+        return self.status

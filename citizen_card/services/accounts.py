@@ -13,7 +13,8 @@ from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from citizen_card.models import ApiToken, Staff, StaffSession
 from citizen_card.models.staff import ROLES
@@ -175,6 +176,34 @@ def authenticate(
     return staff
 
 
+# A consumed one-time password: the hash is kept behind a mark no hasher accepts (the
+# convention of /etc/shadow for locked passwords), so it never opens a session again.
+USED_ONE_TIME_MARK = "!"
+
+
+def consume_one_time_password(session: DbSession, staff: Staff, *, now: datetime) -> bool:
+    """Use up the one-time password (new account or reset) that just opened a login.
+
+    One conditional UPDATE decides: of N logins racing with the same one-time password,
+    exactly one gets True; the others are refused and audited. Accounts with a password
+    of their own (``must_change_password`` false) always get True.
+    """
+    if not staff.must_change_password:
+        return True
+    seen = staff.password_hash
+    result = session.execute(
+        update(Staff)
+        .where(Staff.id == staff.id, Staff.password_hash == seen)
+        .values(password_hash=USED_ONE_TIME_MARK + seen)
+        .execution_options(synchronize_session=False)
+    )
+    if seen.startswith(USED_ONE_TIME_MARK) or result.rowcount != 1:  # type: ignore[attr-defined]
+        _failed(session, staff, now, "one_time_password_used")
+        return False
+    set_committed_value(staff, "password_hash", USED_ONE_TIME_MARK + seen)
+    return True
+
+
 def _failed(session: DbSession, staff: Staff | None, now: datetime, cause: str) -> None:
     # The typed user name is not recorded: people type passwords into it by mistake.
     audit.record(
@@ -301,9 +330,18 @@ def start_session(session: DbSession, staff: Staff, *, now: datetime) -> str:
 
 
 def resume_session(
-    session: DbSession, token: str, *, now: datetime, timeouts: SessionTimeouts
+    session: DbSession,
+    token: str,
+    *,
+    now: datetime,
+    timeouts: SessionTimeouts,
+    touch: bool = True,
 ) -> StaffSession | None:
-    """The live session for a cookie value, or None when it ended or timed out."""
+    """The live session for a cookie value, or None when it ended or timed out.
+
+    With ``touch``, a timed-out row is deleted and the last-seen time moved on (once a
+    minute); without, nothing is written.
+    """
     row = session.execute(
         select(StaffSession).where(StaffSession.token_hash == hash_secret(token))
     ).scalar_one_or_none()
@@ -314,10 +352,11 @@ def resume_session(
         or now - row.last_seen_at > timeouts.idle
         or now - row.created_at > timeouts.absolute
     ):
-        session.delete(row)
+        if touch:
+            session.delete(row)
         return None
     # Writing on every request would serialise SQLite; a minute's precision is plenty.
-    if now - row.last_seen_at > timedelta(seconds=60):
+    if touch and now - row.last_seen_at > timedelta(seconds=60):
         row.last_seen_at = now
     return row
 

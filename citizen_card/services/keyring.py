@@ -28,7 +28,7 @@ from citizen_card.models import SigningKey, Staff
 from citizen_card.services import audit, privacy, signals
 from citizen_card.services.errors import N_, Conflict, NotFound
 from citizen_card.services.types import DbSession
-from verify.credential import Ed25519Signer, jwk_thumbprint_kid, kid_from_text, kid_to_text
+from verify.cose import Ed25519Signer, jwk_thumbprint_kid, kid_from_text, kid_to_text
 from verify.trust import Issuer, jwks_document
 
 

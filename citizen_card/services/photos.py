@@ -57,3 +57,16 @@ def normalise_photo(data: bytes, *, max_bytes: int) -> bytes:
     clean.paste(cropped)
     clean.save(out, "JPEG", quality=85, optimize=True)
     return out.getvalue()
+
+
+THUMBNAIL_SIZE = (84, 108)
+
+
+def thumbnail(jpeg: bytes) -> bytes:
+    """A small copy of a stored (already clean) photo, for result lists."""
+    with Image.open(io.BytesIO(jpeg)) as image:
+        image.draft("RGB", (THUMBNAIL_SIZE[0] * 2, THUMBNAIL_SIZE[1] * 2))
+        small = image.convert("RGB").resize(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=80)
+    return out.getvalue()

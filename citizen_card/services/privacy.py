@@ -16,6 +16,8 @@ import unicodedata
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from citizen_card.services.names import without_joiners
+
 SEAL_VERSION = 1
 NONCE_BYTES = 12
 BLIND_INDEX_BYTES = 8
@@ -65,9 +67,10 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 def normalise_name(text: str) -> list[str]:
     """Search tokens of a name: case-folded, without diacritics, split on non-letters.
 
-    "García-López" gives ["garcia", "lopez"]; "Ñuño" gives ["nuno"].
+    "García-López" gives ["garcia", "lopez"]; "Ñuño" gives ["nuno"]. Joiners (ZWNJ, ZWJ)
+    are dropped, so a Persian name is found whether it was typed with them or not.
     """
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", without_joiners(text))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     folded = unicodedata.normalize("NFKC", stripped).casefold()
     return _WORD.findall(folded)

@@ -1,4 +1,4 @@
-"""Register, find, read, edit and erase residents.
+"""Register, read, edit and export residents (erasure: :mod:`erasure`; search: :mod:`search`).
 
 Personal fields never touch the database in clear: they are sealed with the resident's
 own data key (see :mod:`citizen_card.services.privacy`), and names are searchable only
@@ -15,22 +15,20 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from citizen_card.config import Settings
 from citizen_card.models import Card, Evidence, Resident, ResidentNameToken, Staff
 from citizen_card.models.resident import EVIDENCE_KINDS
-from citizen_card.services import audit, privacy, signals
+from citizen_card.services import audit, names, privacy
 from citizen_card.services.errors import N_, ResidentNotFound, ValidationFailed
 from citizen_card.services.keystore import KeyStore, open_keystore
-from citizen_card.services.photos import normalise_photo
+from citizen_card.services.photos import normalise_photo, thumbnail
 from citizen_card.services.types import DbSession
 
 NAME_MAX = 100
 CONTACT_MAX = 200
 GENDERS = ("F", "M", "X")
-SEARCH_LIMIT = 50
 FIELD_LABELS = {
     "given_names": N_("Given names"),
     "family_names": N_("Family names"),
@@ -101,14 +99,6 @@ class ResidentRecord:
         return self.resident.photo_sealed is not None
 
 
-def is_latin(text: str) -> bool:
-    """True when every letter of ``text`` is in the Latin script."""
-    for ch in text:
-        if ch.isalpha() and not unicodedata.name(ch, "").startswith("LATIN"):
-            return False
-    return True
-
-
 def _clean_text(value: Any, name: str, *, required: bool, limit: int) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -129,13 +119,25 @@ def _clean_text(value: Any, name: str, *, required: bool, limit: int) -> str | N
             label=FIELD_LABELS[name],
             count=limit,
         )
-    if any(unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") for ch in text):
+    try:
+        names.check_visible(text)
+    except names.NameRule as exc:
+        if exc.code == "invisible":
+            raise ValidationFailed(
+                N_(
+                    "The field %(label)s holds invisible or text-direction characters. "
+                    "Type it again without them."
+                ),
+                "invisible_character",
+                name,
+                label=FIELD_LABELS[name],
+            ) from None
         raise ValidationFailed(
             N_("The field %(label)s holds characters that cannot be printed."),
             "invalid",
             name,
             label=FIELD_LABELS[name],
-        )
+        ) from None
     return text
 
 
@@ -187,14 +189,14 @@ def validate_details(
     family = _clean_text(raw.get("family_names"), "family_names", required=True, limit=NAME_MAX)
     assert given is not None and family is not None  # noqa: S101 — required=True above
     latin = _clean_text(raw.get("latin_name"), "latin_name", required=False, limit=2 * NAME_MAX)
-    if not is_latin(given + family):
+    if not names.is_latin(given + family):
         if latin is None:
             raise ValidationFailed(
                 N_("The names are not in the Latin script: give their Latin form too."),
                 "required",
                 "latin_name",
             )
-        if not is_latin(latin):
+        if not names.is_latin(latin):
             raise ValidationFailed(
                 N_("The Latin form must use Latin letters."), "invalid", "latin_name"
             )
@@ -246,11 +248,11 @@ def _seal_details(resident: Resident, details: ResidentDetails, key: bytes) -> N
 def _index_names(
     session: DbSession, resident: Resident, details: ResidentDetails, keys: RegistryKeys
 ) -> None:
-    names = [details.given_names, details.family_names]
-    names += [n for n in (details.latin_name, details.used_name) if n]
+    written = [details.given_names, details.family_names]
+    written += [n for n in (details.latin_name, details.used_name) if n]
     resident.name_tokens = [
         ResidentNameToken(digest=digest)
-        for digest in privacy.index_digests(keys.blind_index_key, names)
+        for digest in privacy.index_digests(keys.blind_index_key, written)
     ]
 
 
@@ -269,6 +271,12 @@ def open_photo(resident: Resident, keys: RegistryKeys) -> bytes | None:
     return privacy.open_sealed(
         data_key(resident, keys), resident.photo_sealed, _aad(resident, "photo")
     )
+
+
+def open_thumbnail(resident: Resident, keys: RegistryKeys) -> bytes | None:
+    """A small copy of the photo for result lists, or None when there is no photo."""
+    photo = open_photo(resident, keys)
+    return None if photo is None else thumbnail(photo)
 
 
 def _evidence_kinds(values: Any) -> list[str]:
@@ -295,7 +303,7 @@ def register(
     actor: Staff | None,
     now: datetime,
     evidence: Any = None,
-    photo: bytes | None = None,
+    photo: bytes | PreparedPhoto | None = None,
     policy: RegistryPolicy | None = None,
 ) -> Resident:
     """Create a resident with sealed details, blind indexes, evidence records and,
@@ -353,7 +361,7 @@ def update(
     policy: RegistryPolicy,
     actor: Staff | None,
     now: datetime,
-    photo: bytes | None = None,
+    photo: bytes | PreparedPhoto | None = None,
 ) -> ResidentDetails:
     """Apply changed fields (``None`` clears an optional one); record new evidence;
     replace the photo when one is given.
@@ -391,10 +399,26 @@ def update(
     return details
 
 
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A photo already decoded, cleaned and cropped (:func:`prepare_photo`)."""
+
+    jpeg: bytes
+
+
+def prepare_photo(data: bytes, policy: RegistryPolicy) -> PreparedPhoto:
+    """Decode and clean an upload before any transaction begins: decoding a phone photo
+    takes up to a second, and a writing transaction holds SQLite's write lock.
+
+    :raises ValidationFailed: the upload is not a usable image.
+    """
+    return PreparedPhoto(normalise_photo(data, max_bytes=policy.max_photo_bytes))
+
+
 def set_photo(
     session: DbSession,
     resident: Resident,
-    data: bytes,
+    data: bytes | PreparedPhoto,
     *,
     keys: RegistryKeys,
     policy: RegistryPolicy,
@@ -405,7 +429,7 @@ def set_photo(
 
     :raises ValidationFailed: the upload is not a usable image.
     """
-    jpeg = normalise_photo(data, max_bytes=policy.max_photo_bytes)
+    jpeg = (data if isinstance(data, PreparedPhoto) else prepare_photo(data, policy)).jpeg
     resident.photo_sealed = privacy.seal(data_key(resident, keys), jpeg, _aad(resident, "photo"))
     resident.updated_at = now
     audit.record(
@@ -491,104 +515,17 @@ def export(
     }
 
 
-SHRED_KEY = "citizen_card.shred"
-
-
-def shred_after_commit(session: DbSession, keys: RegistryKeys, public_id: str) -> None:
-    """Destroy the resident's data key once the deletion is committed.
-
-    Not before: if the transaction rolled back, the record would stay without its key.
-    """
-    pending: dict[str, KeyStore] = session.info.setdefault(SHRED_KEY, {})
-    pending[public_id] = keys.keystore
-
-
-@event.listens_for(Session, "after_commit")
-def _shred_committed(session: Session) -> None:
-    pending: dict[str, KeyStore] | None = session.info.pop(SHRED_KEY, None)
-    for public_id, keystore in (pending or {}).items():
-        keystore.delete([public_id])
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_shredding(session: Session) -> None:
-    session.info.pop(SHRED_KEY, None)
-
-
-def search(
-    session: DbSession, query: str, *, keys: RegistryKeys, limit: int = SEARCH_LIMIT
-) -> list[ResidentRecord]:
-    """Residents whose names contain every word of ``query`` (as word or word start).
-
-    Matching happens on blind indexes only; the details of the hits are opened to show
-    them. "Garcia" finds "García"; word order does not matter.
-    """
-    digests = privacy.query_digests(keys.blind_index_key, query[:200])
-    if not digests:
-        return []
-    matches = (
-        select(ResidentNameToken.resident_id)
-        .where(ResidentNameToken.digest.in_(digests))
-        .group_by(ResidentNameToken.resident_id)
-        .having(func.count(func.distinct(ResidentNameToken.digest)) == len(digests))
-        .limit(limit)
-    )
-    residents = session.execute(select(Resident).where(Resident.id.in_(matches))).scalars().all()
-    wrapped = keys.keystore.get_many(r.public_id for r in residents)
-    records = [
-        ResidentRecord(r, open_details(r, keys, wrapped[r.public_id]))
-        for r in residents
-        if r.public_id in wrapped
-    ]
-    return sorted(
-        records, key=lambda r: (r.details.family_names.casefold(), r.details.given_names.casefold())
-    )
-
-
-def erase(
-    session: DbSession,
-    resident: Resident,
-    *,
-    keys: RegistryKeys,
-    actor: Staff | None,
-    now: datetime,
-    reason: str,
-) -> None:
-    """Erase a resident: revoke their cards, keep only the card numbers' revocation,
-    and delete the record with its data key, so backups of it become unreadable."""
-    for card in session.execute(select(Card).where(Card.resident_id == resident.id)).scalars():
-        if card.status != "revoked":
-            card.status = "revoked"
-            card.revocation_reason = "erased"
-            signals.status_changed(session, card.status_list_id)
-        card.qr_sealed = None
-        card.download_code_hash = None
-        card.resident_id = None
-    public_id = resident.public_id
-    session.delete(resident)
-    shred_after_commit(session, keys, public_id)
-    audit.record(
-        session,
-        actor=actor,
-        action="resident.erase",
-        target_type="resident",
-        target_ref=public_id,
-        now=now,
-        detail={"reason": reason},
-    )
-
-
 __all__ = [
+    "PreparedPhoto",
     "RegistryKeys",
     "RegistryPolicy",
     "ResidentDetails",
     "ResidentRecord",
-    "erase",
     "get",
     "open_details",
     "open_photo",
+    "prepare_photo",
     "register",
-    "search",
     "set_photo",
     "update",
     "validate_details",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import Engine, exists, select
 
+from citizen_card import database
 from citizen_card.config import Settings
 from citizen_card.models import Card, Resident
-from citizen_card.services import registry
+from citizen_card.services import erasure, registry
 from citizen_card.services.types import DbSession
 
 # A key with no resident is left alone this long: its registration may still be running.
@@ -53,7 +54,7 @@ def purge(
     residents = purgeable(session, settings, now=now)
     if not dry_run:
         for resident in residents:
-            registry.erase(session, resident, keys=keys, actor=None, now=now, reason="retention")
+            erasure.erase(session, resident, keys=keys, actor=None, now=now, reason="retention")
     return PurgeResult(len(residents))
 
 
@@ -63,3 +64,10 @@ def sweep_keys(session: DbSession, keys: registry.RegistryKeys) -> int:
     orphans = keys.keystore.refs(older_than=ORPHAN_GRACE) - known
     keys.keystore.delete(orphans)
     return len(orphans)
+
+
+def make_deletions_final(engine: Engine, keys: registry.RegistryKeys) -> bool:
+    """Finish what an erasure could not finish at once (a reader held the SQLite log, or
+    the key store table stayed locked): no deleted key or record stays in the files."""
+    keystore_done = keys.keystore.make_deletions_final()
+    return database.make_deletions_final(engine) and keystore_done

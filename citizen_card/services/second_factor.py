@@ -11,6 +11,8 @@ import pyotp
 import qrcode
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from citizen_card.config import Settings
 from citizen_card.models import Staff
@@ -129,7 +131,11 @@ def check_code(
     if not enrolled(staff):
         return False
     step = _matching_step(_secret(staff, settings), code, now)
-    if step is None or (staff.totp_last_step is not None and step <= staff.totp_last_step):
+    # Claim the step in one conditional UPDATE: of two requests with the same code, the
+    # database lets exactly one move totp_last_step forward (PostgreSQL re-checks the
+    # condition after waiting for the other's row lock; SQLite has one writer at a time).
+    claimed = step is not None and _claim_step(session, staff, step)
+    if not claimed:
         audit.record(
             session,
             actor=None,
@@ -139,7 +145,23 @@ def check_code(
             now=now,
         )
         return False
-    staff.totp_last_step = step
+    return True
+
+
+def _claim_step(session: DbSession, staff: Staff, step: int) -> bool:
+    result = session.execute(
+        update(Staff)
+        .where(
+            Staff.id == staff.id,
+            or_(Staff.totp_last_step.is_(None), Staff.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    # The row says so already; keep the loaded object in step without a second UPDATE.
+    set_committed_value(staff, "totp_last_step", step)
     return True
 
 

@@ -7,11 +7,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from citizen_card import database, limits
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.models import AuditEvent, Staff
 from citizen_card.models.staff import ROLES
-from citizen_card.services import accounts, publication
+from citizen_card.services import accounts, publication, search
 from citizen_card.services.errors import DomainError
 from citizen_card.web.common import current_staff, flash_error, ok, role_required
 from verify import web as verify_web
@@ -103,8 +104,22 @@ def audit_log() -> str:
     return render_template("admin/audit.html", events=events, page_size=AUDIT_PAGE)
 
 
+@bp.get("/searches")
+@role_required("auditor", "admin")
+def searches() -> str:
+    """Searches per staff account and day: a registry walked one prefix after another
+    shows up here as a tall column."""
+    counts = search.daily_counts(db.session, now=app_context().now())
+    return render_template(
+        "admin/searches.html",
+        counts=counts,
+        limit=limits.describe(app_context().settings.search_rate_limit),
+    )
+
+
 @bp.get("/verifications")
 @role_required("admin")
+@database.writes
 def verifications() -> str:
     """How many cards were checked per day and with what verdict; nothing per card."""
     backend = current_app.extensions[verify_web.EXTENSION_KEY]

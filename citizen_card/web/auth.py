@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from citizen_card import limit_keys
 from citizen_card.context import app_context
 from citizen_card.extensions import db, limiter
 from citizen_card.models import Staff
@@ -48,7 +49,8 @@ def require_account_setup() -> Response | None:
 
 
 def _account_key() -> str:
-    return "login-account:" + (request.form.get("username") or "").strip().casefold()[:64]
+    # Normalised as accounts.authenticate reads it: fullwidth letters count as plain ones.
+    return limit_keys.username_key(request.form.get("username") or "")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -89,8 +91,15 @@ def _fresh_cookie() -> None:
         session["lang"] = lang
 
 
-def _complete_login(staff: Staff) -> Response:
+def _complete_login(staff: Staff) -> Response | tuple[str, int]:
     ctx = app_context()
+    if not accounts.consume_one_time_password(db.session, staff, now=ctx.now()):
+        db.session.commit()
+        flash(
+            _("This one-time password was used already. Ask an administrator for a new one."),
+            "error",
+        )
+        return render_template("auth/login.html", username=staff.username), 401
     _fresh_cookie()
     session["sid"] = accounts.start_session(db.session, staff, now=ctx.now())
     db.session.commit()
@@ -101,7 +110,7 @@ def _complete_login(staff: Staff) -> Response:
 
 
 def _pending_key() -> str:
-    return f"login-code:{session.get('pending_staff')}"
+    return limit_keys.opaque("login-code", str(session.get("pending_staff")))
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -156,7 +165,11 @@ def change_password() -> Response | str | tuple[str, int]:
         new = request.form.get("new_password", "")
         if new != request.form.get("confirm_password", ""):
             flash(_("The two new passwords differ."), "error")
-        elif not accounts.verify_password(staff, current, ctx.password_policy):
+        # After a one-time password the login itself was the proof (and that password is
+        # used up); otherwise the current password is asked again.
+        elif not staff.must_change_password and not accounts.verify_password(
+            staff, current, ctx.password_policy
+        ):
             flash(_("The current password is wrong."), "error")
         else:
             try:

@@ -1,31 +1,18 @@
 """Counter pages for cards: issue, receipt, preview, print, status changes, batch sheets.
 
-Batch printing runs in a background thread and writes an encrypted PDF into the
-instance folder; the progress page refreshes itself (a meta refresh: no script, so the
-CSP stays strict) until the sheets are ready. Job files hold the state on disk, so any
-worker process can show the progress and serve the file.
+Batch sheets are drawn by a background job (:mod:`citizen_card.services.print_jobs`);
+its progress page refreshes itself (a Refresh header: no script, so the CSP stays
+strict) until the sheets are ready.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import io
-import json
-import logging
-import os
-import secrets
-import threading
-import time
-from pathlib import Path
 from typing import Any
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -34,18 +21,15 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
+from citizen_card import database
 from citizen_card.context import app_context
 from citizen_card.extensions import db
-from citizen_card.models import Staff
-from citizen_card.services import city, issuance, privacy, registry
+from citizen_card.services import cards, city, downloads, issuance, print_jobs, printing, registry
 from citizen_card.services.errors import ValidationFailed
 from citizen_card.web.common import current_staff, ok, role_required
 
 bp = Blueprint("cards", __name__)
-log = logging.getLogger(__name__)
 
-JOBS_EXTENSION = "citizen_card_print_jobs"
-JOB_MAX_AGE_SECONDS = 3600
 PROGRESS_REFRESH_SECONDS = 2
 
 
@@ -53,11 +37,11 @@ def _labels() -> Any:
     return city.card_labels(app_context().settings.default_language)
 
 
-def _receipt(issued_card: issuance.CardView, code: str, status: int = 200) -> tuple[str, int]:
+def _receipt(issued_card: cards.CardView, code: str, status: int = 200) -> tuple[str, int]:
     return render_template(
         "cards/receipt.html",
         view=issued_card,
-        code=issuance.format_download_code(code),
+        code=downloads.format_download_code(code),
         code_expires=issued_card.card.download_code_expires_at,
         portal_url=url_for("portal.my_card", _external=True),
     ), status
@@ -65,7 +49,7 @@ def _receipt(issued_card: issuance.CardView, code: str, status: int = 200) -> tu
 
 def _issued_receipt(issued: issuance.IssuedCard) -> tuple[str, int]:
     db.session.commit()
-    return _receipt(issuance.CardView(issued.card, issued.card.status), issued.download_code, 201)
+    return _receipt(cards.CardView(issued.card, issued.card.status), issued.download_code, 201)
 
 
 # ---------------------------------------------------------------------------------------
@@ -86,7 +70,7 @@ def issue(public_id: str) -> tuple[str, int]:
 @bp.get("/cards/<card_number>")
 @role_required("clerk")
 def show(card_number: str) -> str:
-    view = issuance.view_card(db.session, card_number, now=app_context().now())
+    view = cards.view_card(db.session, card_number, now=app_context().now())
     return render_template(
         "cards/show.html",
         view=view,
@@ -100,8 +84,8 @@ def show(card_number: str) -> str:
 @role_required("clerk")
 def preview(card_number: str, face: str) -> Response:
     ctx = app_context()
-    card = issuance.get_card(db.session, card_number)
-    front, back = issuance.card_preview(db.session, card, settings=ctx.settings, labels=_labels())
+    card = cards.get_card(db.session, card_number)
+    front, back = printing.card_preview(db.session, card, settings=ctx.settings, labels=_labels())
     return Response(
         front if face == "front" else back,
         mimetype="image/png",
@@ -113,8 +97,8 @@ def preview(card_number: str, face: str) -> Response:
 @role_required("clerk")
 def print_card(card_number: str) -> Response:
     ctx = app_context()
-    card = issuance.get_card(db.session, card_number)
-    pdf = issuance.card_pdf(
+    card = cards.get_card(db.session, card_number)
+    pdf = printing.card_pdf(
         db.session,
         card,
         settings=ctx.settings,
@@ -135,7 +119,7 @@ def print_card(card_number: str) -> Response:
 @role_required("clerk")
 def renew(card_number: str) -> tuple[str, int]:
     ctx = app_context()
-    card = issuance.get_card(db.session, card_number)
+    card = cards.get_card(db.session, card_number)
     issued = issuance.renew(
         db.session, card, settings=ctx.settings, actor=current_staff(), now=ctx.now()
     )
@@ -146,7 +130,7 @@ def renew(card_number: str) -> tuple[str, int]:
 @role_required("clerk")
 def replace(card_number: str) -> tuple[str, int]:
     ctx = app_context()
-    card = issuance.get_card(db.session, card_number)
+    card = cards.get_card(db.session, card_number)
     issued = issuance.replace(
         db.session,
         card,
@@ -162,10 +146,10 @@ def replace(card_number: str) -> tuple[str, int]:
 @role_required("clerk")
 def download_code(card_number: str) -> tuple[str, int]:
     ctx = app_context()
-    card = issuance.get_card(db.session, card_number)
-    code = issuance.new_download_code(db.session, card, actor=current_staff(), now=ctx.now())
+    card = cards.get_card(db.session, card_number)
+    code = downloads.new_download_code(db.session, card, actor=current_staff(), now=ctx.now())
     db.session.commit()
-    return _receipt(issuance.CardView(card, issuance.state_of(card, ctx.now())), code)
+    return _receipt(cards.CardView(card, cards.state_of(card, ctx.now())), code)
 
 
 def _back_to_card(card_number: str, message: str) -> BaseResponse:
@@ -177,7 +161,7 @@ def _back_to_card(card_number: str, message: str) -> BaseResponse:
 @bp.post("/cards/<card_number>/suspend")
 @role_required("clerk")
 def suspend(card_number: str) -> BaseResponse:
-    card = issuance.get_card(db.session, card_number)
+    card = cards.get_card(db.session, card_number)
     issuance.suspend(db.session, card, actor=current_staff(), now=app_context().now())
     return _back_to_card(card.number, _("The card is suspended."))
 
@@ -185,7 +169,7 @@ def suspend(card_number: str) -> BaseResponse:
 @bp.post("/cards/<card_number>/reinstate")
 @role_required("clerk")
 def reinstate(card_number: str) -> BaseResponse:
-    card = issuance.get_card(db.session, card_number)
+    card = cards.get_card(db.session, card_number)
     issuance.reinstate(db.session, card, actor=current_staff(), now=app_context().now())
     return _back_to_card(card.number, _("The card is active again."))
 
@@ -193,7 +177,7 @@ def reinstate(card_number: str) -> BaseResponse:
 @bp.post("/cards/<card_number>/revoke")
 @role_required("clerk")
 def revoke(card_number: str) -> BaseResponse:
-    card = issuance.get_card(db.session, card_number)
+    card = cards.get_card(db.session, card_number)
     issuance.revoke(
         db.session,
         card,
@@ -207,7 +191,7 @@ def revoke(card_number: str) -> BaseResponse:
 @bp.post("/cards/<card_number>/hand-over")
 @role_required("clerk")
 def hand_over(card_number: str) -> BaseResponse:
-    card = issuance.get_card(db.session, card_number)
+    card = cards.get_card(db.session, card_number)
     issuance.hand_over(db.session, card, actor=current_staff(), now=app_context().now())
     return _back_to_card(card.number, _("The card is marked as handed over."))
 
@@ -216,126 +200,39 @@ def hand_over(card_number: str) -> BaseResponse:
 # Batch printing
 
 
-def _jobs_dir() -> Path:
-    path = Path(current_app.instance_path) / "print-jobs"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
-
-
-def _job_key(job_id: str) -> bytes:
-    # The sheets hold names and photos: on disk they are sealed under a key derived from
-    # the master key, so the instance folder's files alone do not give them away.
-    master = app_context().settings.master_key
-    return hmac.new(master, b"print-job:" + job_id.encode(), hashlib.sha256).digest()
-
-
-def _write_state(directory: Path, job_id: str, state: dict[str, Any]) -> None:
-    tmp = directory / f"{job_id}.json.tmp"
-    tmp.write_text(json.dumps(state))
-    os.replace(tmp, directory / f"{job_id}.json")
-
-
-def _read_state(job_id: str) -> dict[str, Any]:
-    if not job_id.isalnum() or len(job_id) > 64:
+def _own_job(job_id: str) -> print_jobs.PrintJob:
+    job = app_context().print_jobs.job(job_id, staff_id=current_staff().id)
+    if job is None:
         abort(404)
-    path = _jobs_dir() / f"{job_id}.json"
-    try:
-        state: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError):
-        abort(404)
-    if state.get("staff_id") != current_staff().id:
-        abort(404)
-    return state
-
-
-def _sweep(directory: Path) -> None:
-    """Delete job files nobody fetched within the hour."""
-    limit = time.time() - JOB_MAX_AGE_SECONDS
-    for path in directory.iterdir():
-        try:
-            if path.stat().st_mtime < limit:
-                path.unlink()
-        except OSError:
-            continue
-
-
-def _run_job(app: Flask, job_id: str, numbers: list[str], staff_id: int) -> None:
-    with app.app_context():
-        directory = _jobs_dir()
-        state: dict[str, Any] = {"staff_id": staff_id, "total": len(numbers), "done": 0}
-
-        def progress(done: int) -> None:
-            _write_state(directory, job_id, state | {"state": "running", "done": done})
-
-        ctx = app_context()
-        try:
-            cards = issuance.cards_for_batch(db.session, numbers)
-            state["total"] = len(cards)
-            buffer = io.BytesIO()
-            issuance.render_batch(
-                db.session,
-                cards,
-                buffer,
-                settings=ctx.settings,
-                labels=_labels(),
-                actor=db.session.get(Staff, staff_id),
-                now=ctx.now(),
-                progress=progress,
-            )
-            sealed = privacy.seal(_job_key(job_id), buffer.getvalue(), job_id.encode())
-            (directory / f"{job_id}.pdf").write_bytes(sealed)
-            db.session.commit()
-        except Exception as exc:
-            db.session.rollback()
-            (directory / f"{job_id}.pdf").unlink(missing_ok=True)
-            # The type only: messages may quote values from the records.
-            log.error("print job failed: %s", type(exc).__name__)
-            _write_state(directory, job_id, state | {"state": "failed"})
-        else:
-            _write_state(directory, job_id, state | {"state": "done", "done": state["total"]})
-        finally:
-            db.session.remove()
+    return job
 
 
 @bp.get("/cards/print")
 @role_required("clerk")
 def batch() -> str:
-    views = issuance.printable_cards(db.session, now=app_context().now())
+    views = printing.printable_cards(db.session, now=app_context().now())
     return render_template("cards/batch.html", views=views)
 
 
 @bp.post("/cards/print")
 @role_required("clerk")
 def batch_start() -> BaseResponse:
-    numbers = request.form.getlist("card")
-    # Checked here too, so an empty selection is an error on the page, not a failed job.
-    issuance.cards_for_batch(db.session, numbers)
-    db.session.rollback()
-    directory = _jobs_dir()
-    _sweep(directory)
-    job_id = secrets.token_hex(16)
-    staff_id = current_staff().id
-    _write_state(
-        directory,
-        job_id,
-        {"staff_id": staff_id, "state": "running", "total": len(numbers), "done": 0},
+    ctx = app_context()
+    job_id = ctx.print_jobs.start(
+        db.session,
+        request.form.getlist("card"),
+        staff_id=current_staff().id,
+        now=ctx.now(),
     )
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    thread = threading.Thread(
-        target=_run_job, args=(app, job_id, numbers, staff_id), name=f"print-{job_id[:8]}"
-    )
-    app.extensions.setdefault(JOBS_EXTENSION, {})[job_id] = thread
-    thread.start()
     return redirect(url_for("cards.batch_job", job_id=job_id))
 
 
 @bp.get("/cards/print/<job_id>")
 @role_required("clerk")
 def batch_job(job_id: str) -> Response:
-    state = _read_state(job_id)
-    page = render_template("cards/batch_job.html", job_id=job_id, job=state)
-    response = Response(page)
-    if state.get("state") == "running":
+    job = _own_job(job_id)
+    response = Response(render_template("cards/batch_job.html", job_id=job_id, job=job))
+    if job.state == "running":
         response.headers["Refresh"] = str(PROGRESS_REFRESH_SECONDS)
     return response
 
@@ -343,21 +240,18 @@ def batch_job(job_id: str) -> Response:
 @bp.get("/cards/print/<job_id>/progress")
 @role_required("clerk")
 def batch_progress(job_id: str) -> dict[str, Any]:
-    state = _read_state(job_id)
-    return {"state": state.get("state"), "done": state.get("done"), "total": state.get("total")}
+    job = _own_job(job_id)
+    return {"state": job.state, "done": job.done, "total": job.total}
 
 
 @bp.get("/cards/print/<job_id>/sheets.pdf")
 @role_required("clerk")
+@database.writes
 def batch_pdf(job_id: str) -> Response:
-    state = _read_state(job_id)
-    path = _jobs_dir() / f"{job_id}.pdf"
-    if state.get("state") != "done" or not path.exists():
-        abort(404)
-    pdf = privacy.open_sealed(_job_key(job_id), path.read_bytes(), job_id.encode())
     # One download: the file is personal data at rest and is not kept for later.
-    path.unlink(missing_ok=True)
-    _write_state(_jobs_dir(), job_id, state | {"state": "fetched"})
+    pdf = app_context().print_jobs.take_sheets(job_id, staff_id=current_staff().id)
+    if pdf is None:
+        abort(404)
     return Response(
         pdf,
         mimetype="application/pdf",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
+from citizen_card import limit_keys
 from citizen_card.context import app_context
 from citizen_card.extensions import db, limiter
-from citizen_card.services import city, issuance
+from citizen_card.services import city, downloads
 
 bp = Blueprint("portal", __name__)
 
@@ -17,9 +18,8 @@ PER_ADDRESS_LIMIT = "20 per hour;50 per day"
 
 
 def _card_key() -> str:
-    typed = (request.form.get("card_number") or "").upper()
-    compact = "".join(ch for ch in typed if ch.isalnum())[:16]
-    return "my-card:" + compact
+    # Read as the lookup reads it (I/L→1, O→0, dashes, case): each card counts once.
+    return limit_keys.card_number_key(request.form.get("card_number") or "")
 
 
 @bp.get("/my-card")
@@ -34,7 +34,7 @@ def download() -> Response | tuple[str, int]:
     ctx = app_context()
     card_number = request.form.get("card_number", "")
     try:
-        card, pdf = issuance.download_pdf(
+        card, pdf = downloads.download_pdf(
             db.session,
             card_number,
             request.form.get("code", ""),
@@ -42,7 +42,7 @@ def download() -> Response | tuple[str, int]:
             labels=city.card_labels(ctx.settings.default_language),
             now=ctx.now(),
         )
-    except issuance.DownloadRefused:
+    except downloads.DownloadRefused:
         db.session.rollback()
         page = render_template("portal/my_card.html", card_number=card_number[:32], refused=True)
         return page, 400

@@ -52,6 +52,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "admin.staff_set_active": ADMIN,
     "admin.staff_reset": ADMIN,
     "admin.audit_log": frozenset({"admin", "auditor"}),
+    "admin.searches": frozenset({"admin", "auditor"}),
     "admin.verifications": ADMIN,
     "cards.city_settings": ADMIN,
     "cards.city_preview": ADMIN,
@@ -60,6 +61,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "residents.new": CLERK,
     "residents.show": CLERK,
     "residents.photo": CLERK,
+    "residents.thumbnail": CLERK,
+    "residents.recall": CLERK,
     "residents.edit": CLERK,
     "residents.erase": CLERK,
     "residents.export": CLERK,
@@ -257,16 +260,14 @@ class World:
 
     def print_job(self, role: str) -> str:
         """A finished batch print job owned by ``role``'s account."""
-        from citizen_card.services import privacy
-        from citizen_card.web import cards as cards_module
+        from citizen_card.context import app_context
+        from citizen_card.services.print_jobs import PrintJob
 
         job_id = os.urandom(16).hex()
-        with self.app.test_request_context():
-            directory = cards_module._jobs_dir()
-            sealed = privacy.seal(cards_module._job_key(job_id), b"%PDF-1.4\n", job_id.encode())
-            (directory / f"{job_id}.pdf").write_bytes(sealed)
-            state = {"staff_id": self.staff_ids[role], "state": "done", "total": 1, "done": 1}
-            cards_module._write_state(directory, job_id, state)
+        with self.app.app_context():
+            jobs = app_context().print_jobs
+            jobs.store.put_sheets(job_id, jobs.seal_sheets(job_id, b"%PDF-1.4\n"))
+            jobs.store.save(PrintJob(job_id, self.staff_ids[role], "done", total=1, done=1))
         return job_id
 
 
@@ -394,7 +395,7 @@ def request_body(endpoint: str, method: str, targets: Targets) -> dict[str, Any]
         ("api_v1.create_resident", "POST"): {
             "json": {"given_names": "Ana", "family_names": "Silva", "evidence": ["identity"]}
         },
-        ("api_v1.search_residents", "GET"): {"query_string": {"q": "García"}},
+        ("api_v1.search_residents", "POST"): {"json": {"q": "García"}},
         ("api_v1.update_resident", "PATCH"): {"json": {"used_name": "Majo"}},
         ("api_v1.put_photo", "PUT"): {"data": photo_bytes(), "content_type": "image/jpeg"},
         ("api_cards.revoke", "POST"): {"json": {"reason": "lost"}},

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from flask import Flask
+
+from citizen_card.context import app_context
+from citizen_card.extensions import db
+from citizen_card.services import downloads, issuance, registry
 from tests import log_scan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,3 +73,21 @@ def test_find_leaks_ignores_short_values() -> None:
     lines = [("werkzeug", "GET /residents/?q=Ana 200"), ("app", "login for María José")]
     leaks = log_scan.find_leaks(lines, {"Ana", "María José"})
     assert [(leak.secret, leak.logger) for leak in leaks] == [("María José", "app")]
+
+
+def test_generated_download_codes_are_watched(
+    app: Flask, make_resident: Callable[..., str]
+) -> None:
+    # Given a card issued through the service (the plugin wraps where codes are made)
+    with app.app_context():
+        ctx = app_context()
+        resident = registry.get(db.session, make_resident())
+        issued = issuance.issue(
+            db.session, resident, settings=ctx.settings, actor=None, now=ctx.now()
+        )
+        fresh = downloads.new_download_code(db.session, issued.card, actor=None, now=ctx.now())
+        db.session.rollback()
+    # Then both its first code and the one made again at the counter are looked for
+    assert log_scan.is_remembered(issued.download_code)
+    assert log_scan.is_remembered(fresh)
+    assert not log_scan.is_remembered("ZZZZZZZZZZZZ")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.models import AuditEvent, Card, StatusList
-from citizen_card.services import audit, issuance, registry
+from citizen_card.services import audit, cards, downloads, issuance, registry
 from citizen_card.services.errors import Conflict, DomainError, ValidationFailed
 from verify.cardnumber import format_card_number, is_valid_card_number
 from verify.credential import decode_claims_unverified, extract_token, token_bytes
@@ -61,7 +61,7 @@ def test_issue_signs_the_printed_name_and_a_fresh_status_entry(
     assert issued.qr.startswith("HTTPS://VERIFY.LISBOA.EXAMPLE/V#")
     # Kept sealed, never in clear.
     assert card.qr_sealed is not None and issued.qr.encode() not in card.qr_sealed
-    assert issuance.qr_of(card, settings=app_context().settings) == issued.qr
+    assert cards.qr_of(card, settings=app_context().settings) == issued.qr
     assert len(issued.download_code) == 12
     assert card.download_code_hash is not None
     assert _events(card.number) == [("card.issue", {"resident": public_id})]
@@ -70,7 +70,7 @@ def test_issue_signs_the_printed_name_and_a_fresh_status_entry(
 
 def test_issue_without_photo_is_refused(ctx: None, make_resident: Callable[..., str]) -> None:
     public_id = make_resident(photo=False)
-    with pytest.raises(issuance.IssuanceError) as caught:
+    with pytest.raises(cards.IssuanceError) as caught:
         _issue(public_id)
     assert caught.value.code == "no_photo"
     assert caught.value.status == 422
@@ -93,7 +93,7 @@ def test_issue_after_expiry_closes_the_expired_card(
     old = _issue(public_id).card
     c = app_context()
     later = old.expires_at + timedelta(days=1)
-    assert issuance.state_of(old, later) == "expired"
+    assert cards.state_of(old, later) == "expired"
     resident = registry.get(db.session, public_id)
     new = issuance.issue(db.session, resident, settings=c.settings, actor=None, now=later)
     db.session.commit()
@@ -109,16 +109,16 @@ def test_suspend_reinstate_revoke_and_forbidden_transitions(
     c = app_context()
     generation = db.session.get(StatusList, card.status_list_id).generation
 
-    with pytest.raises(issuance.CardNotActive) as caught:
+    with pytest.raises(cards.CardNotActive) as caught:
         issuance.reinstate(db.session, card, actor=None, now=c.now())
     assert caught.value.code == "card_not_suspended"
 
     issuance.suspend(db.session, card, actor=None, now=c.now())
     db.session.commit()
     assert card.status == "suspended"
-    with pytest.raises(issuance.CardNotActive):
+    with pytest.raises(cards.CardNotActive):
         issuance.suspend(db.session, card, actor=None, now=c.now())
-    with pytest.raises(issuance.CardNotActive):
+    with pytest.raises(cards.CardNotActive):
         issuance.renew(db.session, card, settings=c.settings, actor=None, now=c.now())
 
     issuance.reinstate(db.session, card, actor=None, now=c.now())
@@ -133,9 +133,9 @@ def test_suspend_reinstate_revoke_and_forbidden_transitions(
     db.session.commit()
     assert (card.status, card.revocation_reason) == ("revoked", "stolen")
     for change in (issuance.suspend, issuance.reinstate):
-        with pytest.raises(issuance.CardNotActive):
+        with pytest.raises(cards.CardNotActive):
             change(db.session, card, actor=None, now=c.now())
-    with pytest.raises(issuance.CardNotActive) as again:
+    with pytest.raises(cards.CardNotActive) as again:
         issuance.revoke(db.session, card, "lost", actor=None, now=c.now())
     assert again.value.code == "card_revoked"
 
@@ -179,7 +179,7 @@ def test_renew_and_replace_revoke_the_old_card_in_the_same_transaction(
     assert (renewed.card.status, renewed.card.revocation_reason) == ("revoked", "lost")
     current = [
         v
-        for v in issuance.cards_of(db.session, registry.get(db.session, public_id), now=c.now())
+        for v in cards.cards_of(db.session, registry.get(db.session, public_id), now=c.now())
         if v.is_current
     ]
     assert [v.card.number for v in current] == [replaced.card.number]
@@ -200,43 +200,43 @@ def test_download_code_is_single_use_and_expires(
         (number, ""),
     ]
     for typed_number, typed_code in refusals:
-        with pytest.raises(issuance.DownloadRefused) as caught:
-            issuance.redeem_download_code(db.session, typed_number, typed_code, now=c.now())
-        assert caught.value.message == issuance.DownloadRefused().message
+        with pytest.raises(downloads.DownloadRefused) as caught:
+            downloads.redeem_download_code(db.session, typed_number, typed_code, now=c.now())
+        assert caught.value.message == downloads.DownloadRefused().message
 
-    too_late = c.now() + issuance.DOWNLOAD_CODE_VALIDITY + timedelta(seconds=1)
-    with pytest.raises(issuance.DownloadRefused):
-        issuance.redeem_download_code(db.session, number, code, now=too_late)
+    too_late = c.now() + downloads.DOWNLOAD_CODE_VALIDITY + timedelta(seconds=1)
+    with pytest.raises(downloads.DownloadRefused):
+        downloads.redeem_download_code(db.session, number, code, now=too_late)
 
     # Lower case, spaces, no dashes: read as the receipt's code.
-    card = issuance.redeem_download_code(
+    card = downloads.redeem_download_code(
         db.session, number.lower(), " ".join(code.lower()), now=c.now()
     )
     db.session.commit()
     assert card.download_code_used_at is not None
     assert _events(card.number)[-1] == ("card.download", {})
-    with pytest.raises(issuance.DownloadRefused):
-        issuance.redeem_download_code(db.session, number, code, now=c.now())
+    with pytest.raises(downloads.DownloadRefused):
+        downloads.redeem_download_code(db.session, number, code, now=c.now())
 
-    fresh = issuance.new_download_code(db.session, card, actor=None, now=c.now())
+    fresh = downloads.new_download_code(db.session, card, actor=None, now=c.now())
     db.session.commit()
-    assert issuance.redeem_download_code(db.session, number, fresh, now=c.now()) is card
+    assert downloads.redeem_download_code(db.session, number, fresh, now=c.now()) is card
     db.session.commit()
 
     # A revoked card opens with no code.
-    fresh = issuance.new_download_code(db.session, card, actor=None, now=c.now())
+    fresh = downloads.new_download_code(db.session, card, actor=None, now=c.now())
     issuance.revoke(db.session, card, "lost", actor=None, now=c.now())
     db.session.commit()
-    with pytest.raises(issuance.DownloadRefused):
-        issuance.redeem_download_code(db.session, number, fresh, now=c.now())
-    with pytest.raises(issuance.CardNotActive):
-        issuance.new_download_code(db.session, card, actor=None, now=c.now())
+    with pytest.raises(downloads.DownloadRefused):
+        downloads.redeem_download_code(db.session, number, fresh, now=c.now())
+    with pytest.raises(cards.CardNotActive):
+        downloads.new_download_code(db.session, card, actor=None, now=c.now())
 
 
 def test_unknown_card_numbers_are_not_found(ctx: None) -> None:
     for text in ("", "XXXX", "0000-0000-0000", "A" * 100):
-        with pytest.raises(issuance.CardNotFound):
-            issuance.get_card(db.session, text)
+        with pytest.raises(cards.CardNotFound):
+            cards.get_card(db.session, text)
 
 
 def test_a_full_status_list_opens_the_next_one(
@@ -253,8 +253,8 @@ def test_a_full_status_list_opens_the_next_one(
 
 
 def test_errors_carry_stable_codes(ctx: None) -> None:
-    assert issubclass(issuance.IssuanceError, DomainError)
-    assert issuance.CardNotActive().status == 409
-    assert issuance.CardNotFound().status == 404
-    assert issuance.DownloadRefused().code == "download_refused"
+    assert issubclass(cards.IssuanceError, DomainError)
+    assert cards.CardNotActive().status == 409
+    assert cards.CardNotFound().status == 404
+    assert downloads.DownloadRefused().code == "download_refused"
     assert db.session.scalar(select(Card.id)) is None

@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
 
+from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.models import AuditEvent, Card
-from citizen_card.web import cards as cards_views
 from tests.conftest import csrf_token, login
 
 POINT_MM = 25.4 / 72
@@ -138,7 +138,8 @@ def test_batch_of_23_cards_prints_on_three_duplex_sheets(
     assert started.status_code == 302
     job_url = started.headers["Location"]
     job_id = job_url.rsplit("/", 1)[1]
-    app.extensions[cards_views.JOBS_EXTENSION][job_id].join(timeout=120)
+    with app.app_context():
+        assert app_context().print_jobs.wait(job_id, timeout=120)
 
     assert clerk_client.get(f"{job_url}/progress").json == {
         "state": "done",
