@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from citizen_card.config import tile_origin
 from citizen_card.context import app_context
+from citizen_card.database import make_deletions_final
 from citizen_card.extensions import db, limiter
 from citizen_card.models.place import CATEGORIES
 from citizen_card.services import place_requests, places, places_csv
@@ -389,9 +390,12 @@ def decide(request_id: int) -> BaseResponse:
     db.session.commit()
     if not decided:
         ok(_("This request was already decided."))
-    elif place is not None:
+        return redirect(url_for("places.requests"))
+    # The contact is gone from the table; clear it from SQLite's write-ahead log too (what
+    # cannot be finished now, the daily purge finishes).
+    make_deletions_final(db.engine)
+    if place is not None:
         ok(_("The request is accepted: check the new place, then publish it."))
         return redirect(url_for("places.edit", place_id=place.id))
-    else:
-        ok(_("The request is rejected."))
+    ok(_("The request is rejected."))
     return redirect(url_for("places.requests"))
