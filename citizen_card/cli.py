@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import BinaryIO, TextIO
 
 import click
 from flask import Flask
@@ -14,6 +15,7 @@ from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.instance import ensure_instance
 from citizen_card.models import Staff
+from citizen_card.models.staff import ROLES
 from citizen_card.paths import MIGRATIONS, instance_path_from_env
 from citizen_card.services import accounts
 from citizen_card.services.errors import DomainError
@@ -89,7 +91,7 @@ def init() -> None:
 
 @main.command("create-staff")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "clerk", "auditor"]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_staff(name: str, role: str, password_stdin: bool) -> None:
     """Create a staff account; prints a one-time password unless one comes on stdin."""
@@ -307,6 +309,64 @@ def audit_export_head() -> None:
     click.echo(json.dumps(statement, indent=2, sort_keys=True))
 
 
+@main.group()
+def places() -> None:
+    """The directory of places that accept the card, as CSV (see docs/places.md)."""
+
+
+@places.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Check the file and say what would change.")
+def places_import(file: BinaryIO, dry_run: bool) -> None:
+    """Create and update places from FILE.csv: all rows or none."""
+    from citizen_card.services import places_csv
+    from citizen_card.services.places import Languages
+
+    data = file.read(places_csv.MAX_IMPORT_BYTES + 1)
+    app = _app()
+    with app.app_context():
+        ctx = app_context()
+        try:
+            report = places_csv.import_csv(
+                db.session,
+                data,
+                languages=Languages.from_settings(ctx.settings),
+                actor=None,
+                now=ctx.now(),
+            )
+        except places_csv.CsvImportFailed as exc:
+            db.session.rollback()
+            for problem in exc.problems:
+                click.echo(problem.message, err=True)
+            if exc.count > len(exc.problems):
+                click.echo(f"... and {exc.count - len(exc.problems)} more.", err=True)
+            raise click.ClickException(exc.message) from exc
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+    verb = "Would import" if dry_run else "Imported"
+    click.echo(
+        f"{verb}: {report.created} new, {report.updated} changed, "
+        f"{report.unchanged} unchanged place(s)."
+    )
+
+
+@places.command("export")
+@click.option(
+    "--output", "-o", type=click.File("w", encoding="utf-8"), default="-", show_default=True
+)
+def places_export(output: TextIO) -> None:
+    """Write every place (published or not) as CSV, to re-import after editing."""
+    from citizen_card.services import places_csv
+    from citizen_card.services.places import Languages
+
+    app = _app()
+    with app.app_context():
+        languages = Languages.from_settings(app_context().settings)
+        output.write(places_csv.export_csv(db.session, languages=languages))
+
+
 @main.command()
 @click.option("--dry-run", is_flag=True, help="Only say how many would be deleted.")
 def purge(dry_run: bool) -> None:
@@ -316,8 +376,9 @@ def purge(dry_run: bool) -> None:
     Run it daily (cron or a systemd timer); see README.
     """
     app = _app()
+    closed = 0
     with app.app_context():
-        from citizen_card.services import print_jobs, retention
+        from citizen_card.services import place_requests, print_jobs, retention
 
         ctx = app_context()
         result = retention.purge(
@@ -330,6 +391,8 @@ def purge(dry_run: bool) -> None:
             retention.sweep_keys(db.session, ctx.registry_keys)
             # Batch sheets nobody fetched go with their jobs after an hour.
             ctx.print_jobs.store.sweep(before=ctx.now() - print_jobs.JOB_MAX_AGE)
+            closed = place_requests.close_stale(db.session, now=ctx.now())
+            db.session.commit()
             db.session.remove()
             if not retention.make_deletions_final(db.engine, ctx.registry_keys):
                 raise click.ClickException(
@@ -338,6 +401,8 @@ def purge(dry_run: bool) -> None:
                 )
     verb = "Would delete" if dry_run else "Deleted"
     click.echo(f"{verb} {result.residents} resident record(s) past the retention period.")
+    if not dry_run and closed:
+        click.echo(f"Closed {closed} request(s) to list a service, undecided for 90 days.")
 
 
 if __name__ == "__main__":

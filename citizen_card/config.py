@@ -80,6 +80,17 @@ class Settings:
     languages: tuple[str, ...] = ("en", "fr")
     default_language: str = "en"
     max_photo_bytes: int = 8 * 1024 * 1024
+    # The places directory (/places). A map is shown only with a tile server the city
+    # chooses, e.g. "https://tiles.example.org/{z}/{x}/{y}.png"; empty: no map and no
+    # request to anyone else. The attribution the tile provider asks for is then required.
+    map_tile_url: str = ""
+    map_attribution: str = ""
+    # Whether the card's back and the receipt print where the card is accepted (the
+    # address of /places: PLACES_URL, or VERIFY_BASE_URL + "/places" when empty).
+    places_on_card: bool = False
+    places_url: str = ""
+    # How often one address may ask to list a service (Flask-Limiter syntax).
+    places_join_rate_limit: str = "10 per hour;50 per day"
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -200,4 +211,33 @@ def load_settings(instance_path: str | Path, **overrides: Any) -> Settings:
     settings = replace(defaults, **values, extra=extra)
     if settings.card_validity_days < 1:
         raise ConfigError("CARD_VALIDITY_DAYS must be at least 1")
+    if settings.map_tile_url:
+        tile_origin(settings.map_tile_url)
+        if not settings.map_attribution.strip():
+            raise ConfigError(
+                "MAP_ATTRIBUTION is required with MAP_TILE_URL (tile providers ask for it)"
+            )
     return settings
+
+
+_TILE_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?")
+
+
+def tile_origin(template: str) -> str:
+    """The origin (scheme://host[:port]) of a map tile URL template such as
+    ``https://tiles.example.org/{z}/{x}/{y}.png``; the page's CSP allows images from it.
+
+    :raises ConfigError: not http(s), a host that is not literal (no ``{s}`` subdomains:
+        the CSP names exactly one origin), credentials, or no ``{z}``, ``{x}``, ``{y}``.
+    """
+    scheme, sep, rest = template.partition("://")
+    host, slash, _path = rest.partition("/")
+    if scheme not in ("http", "https") or not sep or not slash:
+        raise ConfigError("MAP_TILE_URL must start with https:// (or http://) and a host")
+    if not _TILE_HOST.fullmatch(host):
+        raise ConfigError(
+            "MAP_TILE_URL must name one literal host (no {s} subdomains, no user:password@)"
+        )
+    if any(slot not in template for slot in ("{z}", "{x}", "{y}")):
+        raise ConfigError("MAP_TILE_URL must hold {z}, {x} and {y}")
+    return f"{scheme}://{host.lower()}"

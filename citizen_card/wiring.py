@@ -77,7 +77,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     # only place where the app is assembled.
     from citizen_card.api import cards as api_cards
     from citizen_card.api import v1
-    from citizen_card.web import admin, auth, cards, portal, residents, site
+    from citizen_card.web import admin, auth, cards, places, portal, residents, site
 
     for blueprint in (
         site.bp,
@@ -88,6 +88,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         api_cards.bp,
         cards.bp,
         portal.bp,
+        places.bp,
         verify_web.bp,
     ):
         app.register_blueprint(blueprint)
@@ -203,6 +204,7 @@ _CACHEABLE = {
     "verify.static",
     "verify.service_worker",
     "static",
+    "places.geojson",
 }
 
 

@@ -11,6 +11,7 @@ from citizen_card import limit_keys
 from citizen_card.context import app_context
 from citizen_card.extensions import db, limiter
 from citizen_card.models import Staff
+from citizen_card.models.staff import ROLES
 from citizen_card.services import accounts, second_factor
 from citizen_card.services.errors import DomainError
 from citizen_card.web.common import current_staff, flash_error, ok, role_required
@@ -155,7 +156,7 @@ def logout() -> Response:
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@role_required("admin", "clerk", "auditor")
+@role_required(*ROLES)
 def change_password() -> Response | str | tuple[str, int]:
     ctx = app_context()
     staff = current_staff()
@@ -193,7 +194,7 @@ def change_password() -> Response | str | tuple[str, int]:
 
 
 @bp.route("/account/second-factor", methods=["GET", "POST"], endpoint="second_factor")
-@role_required("admin", "clerk", "auditor")
+@role_required(*ROLES)
 @limiter.limit("10 per minute", methods=["POST"])
 def second_factor_setup() -> Response | str | tuple[str, int]:
     """Enrol an authenticator app; asks for the password again (re-authentication)."""
