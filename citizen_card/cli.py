@@ -389,10 +389,11 @@ def purge(dry_run: bool) -> None:
         else:
             db.session.commit()
             retention.sweep_keys(db.session, ctx.registry_keys)
-            # Batch sheets nobody fetched go with their jobs after an hour.
-            ctx.print_jobs.store.sweep(before=ctx.now() - print_jobs.JOB_MAX_AGE)
             closed = place_requests.close_stale(db.session, now=ctx.now())
             db.session.commit()
+            # Batch sheets nobody fetched go with their jobs after an hour (the store
+            # writes on its own connection: the session above holds no lock any more).
+            ctx.print_jobs.store.sweep(before=ctx.now() - print_jobs.JOB_MAX_AGE)
             db.session.remove()
             if not retention.make_deletions_final(db.engine, ctx.registry_keys):
                 raise click.ClickException(
