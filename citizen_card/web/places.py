@@ -22,7 +22,7 @@ from citizen_card.context import app_context
 from citizen_card.database import make_deletions_final
 from citizen_card.extensions import db, limiter
 from citizen_card.models.place import CATEGORIES
-from citizen_card.services import place_requests, places, places_csv
+from citizen_card.services import place_requests, places, places_csv, places_geojson
 from citizen_card.services.errors import DomainError
 from citizen_card.services.places import CATEGORY_LABELS, Languages, PlaceInvalid
 from citizen_card.web.common import current_staff, flash_error, ok, role_required
@@ -137,7 +137,7 @@ def show(key: str) -> str:
 def geojson() -> Response:
     """The published places as GeoJSON, with ETag and Last-Modified (answers 304)."""
     query, category = _filters()
-    stamp = places.directory_stamp(db.session)
+    stamp = places_geojson.directory_stamp(db.session)
     etag = stamp.etag(request.host, query, category or "")
     # Public data for other sites' maps and apps: any origin may read it (no cookies).
     headers = {"ETag": f'"{etag}"', "Access-Control-Allow-Origin": "*"}
@@ -147,7 +147,7 @@ def geojson() -> Response:
         response = Response(status=304, headers=headers)
     else:
         base = url_for("places.index", _external=True)
-        collection = places.feature_collection(
+        collection = places_geojson.feature_collection(
             db.session,
             languages=_languages(),
             place_url=lambda ref: f"{base}/{quote(ref)}",
