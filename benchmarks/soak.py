@@ -190,6 +190,7 @@ class Service:
         self.ports = [free_port() for _ in range(hosts)]
         self.workers = workers
         self.outputs: list[str] = []
+        self.logs: list[io.TextIOWrapper] = []
 
     def host_env(self, index: int) -> dict[str, str]:
         return self.env | {"CITIZEN_CARD_INSTANCE": str(self.root / f"host-{index}")}
@@ -215,13 +216,13 @@ class Service:
             args = [str(CLI), "serve", "--host", "127.0.0.1", "--port", str(port)]
             if self.workers > 1:
                 args += ["--workers", str(self.workers)]
+            # A file, not a pipe: a pipe nobody reads fills up, and the server's threads
+            # then block writing their access log lines.
+            log = (self.root / f"host-{index}.log").open("w")
+            self.logs.append(log)
             self.processes.append(
                 subprocess.Popen(
-                    args,
-                    env=self.host_env(index),
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
+                    args, env=self.host_env(index), stdout=log, stderr=subprocess.STDOUT
                 )
             )
         bases = [f"http://127.0.0.1:{port}" for port in self.ports]
@@ -240,12 +241,14 @@ class Service:
     def stop(self) -> None:
         for process in self.processes:
             process.send_signal(signal.SIGTERM)
-        for process in self.processes:
+        for process, log in zip(self.processes, self.logs, strict=True):
             try:
-                self.outputs.append(process.communicate(timeout=60)[0] or "")
+                process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 process.kill()
-                self.outputs.append(process.communicate()[0] or "")
+                process.wait()
+            log.close()
+            self.outputs.append(Path(log.name).read_text())
 
 
 def register_and_issue(client: Client, seed: int) -> str | None:

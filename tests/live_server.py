@@ -43,6 +43,7 @@ class Server:
     base: str
     process: subprocess.Popen[str]
     env: dict[str, str]
+    log_path: Path
     output: str = ""
     stopped: bool = False
     cookies: http.cookiejar.CookieJar = field(default_factory=http.cookiejar.CookieJar)
@@ -69,13 +70,14 @@ class Server:
 
     def stop(self) -> str:
         """Stop the server (once) and return everything it wrote; the log scan sees it."""
-        if self.process.poll() is None or not self.stopped:
+        if not self.stopped:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.output = self.process.communicate(timeout=30)[0] or ""
+                self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.output = self.process.communicate()[0] or ""
+                self.process.wait()
+            self.output = self.log_path.read_text()
             self.stopped = True
             scan_output("citizen-card serve", self.output)
         return self.output
@@ -119,14 +121,18 @@ def start_server(
         "CITIZEN_CARD_VERIFY_BASE_URL": f"http://127.0.0.1:{port}",
     } | (env or {})
     cli(env, "init")
-    process = subprocess.Popen(
-        [str(CLI), "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    running = Server(f"http://127.0.0.1:{port}", process, env)
+    # The output goes to a file: a pipe that nobody reads until the end fills up, and
+    # the server's threads then block writing their access log lines.
+    log_path = instance.parent / f"serve-{port}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(CLI), "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    running = Server(f"http://127.0.0.1:{port}", process, env, log_path)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -136,7 +142,8 @@ def start_server(
             time.sleep(0.1)
     else:
         process.kill()
-        pytest.fail("citizen-card serve did not start: " + (process.communicate()[0] or ""))
+        process.wait()
+        pytest.fail("citizen-card serve did not start: " + log_path.read_text())
     try:
         yield running
     finally:
