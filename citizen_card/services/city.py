@@ -20,7 +20,7 @@ from citizen_card.card.pdf import CardDesign, CardFace, CardLabels, parse_color,
 from citizen_card.config import Settings
 from citizen_card.models import CitySetting, Staff
 from citizen_card.services import audit
-from citizen_card.services.errors import N_, ValidationFailed
+from citizen_card.services.errors import N_, ValidationFailed, refuse_unknown_fields
 from citizen_card.services.types import DbSession
 from verify.cardnumber import format_card_number
 from verify.credential import qr_text
@@ -112,11 +112,7 @@ def validate(raw: dict[str, Any], current: CityDesign) -> CityDesign:
 
     :raises ValidationFailed: with ``field`` set to the offending field.
     """
-    unknown = set(raw) - set(EDITABLE)
-    if unknown:
-        raise ValidationFailed(
-            N_("Unknown field(s): %(fields)s."), "unknown_field", fields=", ".join(sorted(unknown))
-        )
+    refuse_unknown_fields(raw, EDITABLE)
     values: dict[str, Any] = {}
     for name, limit in TEXT_LIMITS.items():
         if name not in raw:

@@ -21,7 +21,12 @@ from citizen_card.config import Settings
 from citizen_card.models import Card, Evidence, Resident, ResidentNameToken, Staff
 from citizen_card.models.resident import EVIDENCE_KINDS
 from citizen_card.services import audit, names, privacy
-from citizen_card.services.errors import N_, ResidentNotFound, ValidationFailed
+from citizen_card.services.errors import (
+    N_,
+    ResidentNotFound,
+    ValidationFailed,
+    refuse_unknown_fields,
+)
 from citizen_card.services.keystore import KeyStore, open_keystore
 from citizen_card.services.photos import normalise_photo, thumbnail
 from citizen_card.services.types import DbSession
@@ -180,11 +185,7 @@ def validate_details(
 
     :raises ValidationFailed: with ``field`` set to the offending field.
     """
-    unknown = set(raw) - {f for f in ResidentDetails.__dataclass_fields__}
-    if unknown:
-        raise ValidationFailed(
-            N_("Unknown field(s): %(fields)s."), "unknown_field", fields=", ".join(sorted(unknown))
-        )
+    refuse_unknown_fields(raw, ResidentDetails.__dataclass_fields__)
     given = _clean_text(raw.get("given_names"), "given_names", required=True, limit=NAME_MAX)
     family = _clean_text(raw.get("family_names"), "family_names", required=True, limit=NAME_MAX)
     assert given is not None and family is not None  # noqa: S101 — required=True above
