@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -34,6 +35,7 @@ from citizen_card.services.types import DbSession
 NAME_MAX = 100
 CONTACT_MAX = 200
 GENDERS = ("F", "M", "X")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 FIELD_LABELS = {
     "given_names": N_("Given names"),
     "family_names": N_("Family names"),
@@ -153,6 +155,10 @@ def _clean_date(value: Any, name: str, today: date) -> date | None:
         parsed = value
     elif isinstance(value, str):
         try:
+            # date.fromisoformat also takes 19870314 and 1987W011 (ISO week dates), which
+            # no one means; only the calendar form that the page's date field sends.
+            if not ISO_DATE.fullmatch(value):
+                raise ValueError(value)
             parsed = date.fromisoformat(value)
         except ValueError as exc:
             raise ValidationFailed(

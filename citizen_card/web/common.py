@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import unquote, urlsplit
 
 from flask import abort, flash, request
 from flask_babel import gettext as _
@@ -52,4 +53,45 @@ def ok(message: str) -> None:
     flash(message, "success")
 
 
-__all__ = ["_", "current_staff", "flash_error", "form_text", "ok", "role_required"]
+LOCAL_PATH_MAX = 2048
+
+
+def _plain_path(text: str) -> bool:
+    # Browsers drop tabs and newlines inside URLs and read "\\" as "/", so "/\t/x" and
+    # "/\\x" both become "//x": another host. Nothing but printable, unspaced text passes.
+    return (
+        text.startswith("/")
+        and not text.startswith("//")
+        and "\\" not in text
+        and all(ch.isprintable() and not ch.isspace() for ch in text)
+    )
+
+
+def local_path(target: str) -> str | None:
+    """``target`` when it is a path on this site (with its query), else None.
+
+    Refuses scheme-relative and absolute URLs and every way of spelling one that a browser
+    or a proxy would undo: control characters, spaces, backslashes, percent-encoded slashes.
+    """
+    if not target or len(target) > LOCAL_PATH_MAX:
+        return None
+    decoded, previous = target, ""
+    while decoded != previous:  # "%252F" is "%2F" once decoded, "/" twice
+        if not _plain_path(decoded):
+            return None
+        previous, decoded = decoded, unquote(decoded)
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+__all__ = [
+    "_",
+    "current_staff",
+    "flash_error",
+    "form_text",
+    "local_path",
+    "ok",
+    "role_required",
+]

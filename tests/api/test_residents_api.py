@@ -115,6 +115,16 @@ def test_search_ignores_accents_and_word_order(
             422,
             "invalid",
         ),
+        *(
+            (
+                b'{"given_names": "A", "family_names": "B", "date_of_birth": "%s"}' % date.encode(),
+                "application/json",
+                422,
+                "invalid",
+            )
+            # Forms that date.fromisoformat takes but nobody means (ISO basic and week dates).
+            for date in ("19870314", "1987W011", "1987-W01-1", "1987-03-14T00:00", "1987-3-14")
+        ),
         (
             b'{"given_names": "A", "family_names": "B", "date_of_birth": "2990-01-01"}',
             "application/json",
