@@ -7,6 +7,7 @@ prints sensible cards before anyone opens the admin page.
 from __future__ import annotations
 
 import io
+import unicodedata
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -105,6 +106,15 @@ def load(session: DbSession, settings: Settings) -> CityDesign:
     return replace(design, **stored, logo_png=logo)
 
 
+# Control characters (a NUL, which PostgreSQL also refuses), surrogates, private-use and
+# unassigned code points print as nothing or as boxes; line breaks are kept in text areas.
+_UNPRINTABLE = frozenset({"Cc", "Cs", "Co", "Cn"})
+
+
+def _printable(text: str) -> bool:
+    return all(ch in "\r\n" or unicodedata.category(ch) not in _UNPRINTABLE for ch in text)
+
+
 def _invalid(name: str, message: str, code: str = "invalid", **params: Any) -> ValidationFailed:
     return ValidationFailed(message, code, name, label=FIELD_LABELS[name], **params)
 
@@ -125,6 +135,8 @@ def validate(raw: dict[str, Any], current: CityDesign) -> CityDesign:
         text = " ".join(value.split()) if name in ("city_name", "card_title") else value.strip()
         if name in ("city_name", "card_title") and not text:
             raise _invalid(name, N_("The field %(label)s is required."), "required")
+        if not _printable(text):
+            raise _invalid(name, N_("The field %(label)s holds characters that cannot be printed."))
         if len(text) > limit:
             raise _invalid(
                 name, N_("The field %(label)s has more than %(count)d characters."), count=limit

@@ -451,7 +451,8 @@ def set_photo(
 
 def get(session: DbSession, public_id: str) -> Resident:
     """:raises ResidentNotFound: no resident has this id."""
-    if not isinstance(public_id, str) or len(public_id) > 32:
+    # Ids are hex; anything else (a NUL, which PostgreSQL refuses in text) is no one's.
+    if not isinstance(public_id, str) or len(public_id) > 32 or not public_id.isalnum():
         raise ResidentNotFound
     resident = session.execute(
         select(Resident).where(Resident.public_id == public_id)

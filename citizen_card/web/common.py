@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from citizen_card.models import Staff
-from citizen_card.services.errors import DomainError
+from citizen_card.services.errors import N_, DomainError, ValidationFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,6 +42,38 @@ def current_staff() -> Staff:
 
 def flash_error(exc: DomainError) -> None:
     flash(exc.translated(), "error")
+
+
+# A form shown again after an error keeps what was typed, up to this many characters a
+# field: every field's limit is far below, and a megabyte pasted in is not worth echoing.
+SHOWN_AGAIN_MAX = 1000
+
+
+def shown_again(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Submitted values to put back into a form that is shown again with an error."""
+    return {
+        name: value[:SHOWN_AGAIN_MAX] if isinstance(value, str) else value
+        for name, value in values.items()
+    }
+
+
+def uploaded_file(name: str) -> bytes | None:
+    """The bytes of the file sent in field ``name``, or None when no file was chosen.
+
+    :raises ValidationFailed: the field came as text (a form without
+        ``enctype="multipart/form-data"``, or a script), so the file would be lost.
+    """
+    upload = request.files.get(name)
+    if upload is None or not upload.filename:
+        if request.form.get(name):
+            raise ValidationFailed(
+                N_("The file did not arrive: it was sent as text. Choose the file again."),
+                "not_a_file",
+                name,
+            )
+        return None
+    data: bytes = upload.read()
+    return data
 
 
 def form_text(name: str) -> str | None:
@@ -94,4 +126,6 @@ __all__ = [
     "local_path",
     "ok",
     "role_required",
+    "shown_again",
+    "uploaded_file",
 ]

@@ -1,0 +1,220 @@
+"""Every page form, posted with what no browser sends: a megabyte in a field, a file
+where text belongs, text where a file belongs, bytes that are not UTF-8, NUL characters,
+a field given twice. The answer is a page with a message (4xx) or what the form does
+(2xx, 3xx); never a 500, whichever database is behind.
+
+Each form's fields are listed below; a page form that is not listed fails the test, so a
+new form is tried too.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from tests.forms import Part, multipart, text_parts, urlencoded
+from tests.security import routes
+
+# endpoint -> the fields its view reads (request.form, request.files).
+FORM_FIELDS: dict[str, tuple[str, ...]] = {
+    "site.set_language": ("lang", "next"),
+    "auth.login": ("username", "password"),
+    "auth.login_code": ("code",),
+    "auth.logout": (),
+    "auth.change_password": ("current_password", "new_password", "confirm_password"),
+    "auth.second_factor": ("password", "code"),
+    "admin.staff_create": ("username", "role"),
+    "admin.staff_set_active": ("active",),
+    "admin.staff_reset": (),
+    "cards.city_settings": (
+        "city_name",
+        "card_title",
+        "primary_color",
+        "accent_color",
+        "validity_days",
+        "access_text",
+        "multilingual_line",
+        "return_address",
+        "logo",
+        "remove_logo",
+    ),
+    "residents.index": ("q",),
+    "residents.new": (
+        "given_names",
+        "family_names",
+        "latin_name",
+        "used_name",
+        "date_of_birth",
+        "gender",
+        "contact",
+        "evidence",
+        "photo",
+    ),
+    "residents.edit": (
+        "given_names",
+        "family_names",
+        "latin_name",
+        "used_name",
+        "date_of_birth",
+        "gender",
+        "contact",
+        "evidence",
+        "photo",
+    ),
+    "residents.erase": ("confirm",),
+    "cards.issue": (),
+    "cards.print_card": (),
+    "cards.renew": (),
+    "cards.replace": ("reason",),
+    "cards.download_code": (),
+    "cards.suspend": (),
+    "cards.reinstate": (),
+    "cards.revoke": ("reason",),
+    "cards.hand_over": (),
+    "cards.batch_start": ("card",),
+    "portal.download": ("card_number", "code"),
+}
+# Who posts each form: a role allowed to, the public for public forms.
+PREFERRED = ("anonymous", "clerk", "admin", "auditor")
+MEGABYTE = "é" * (512 * 1024)  # 1 MB of UTF-8
+
+
+@functools.cache
+def page_forms() -> list[tuple[str, str, str]]:
+    return [
+        (endpoint, method, rule)
+        for endpoint, method, rule in routes.routes_of(routes.collection_app())
+        if method not in ("GET", "HEAD")
+        and not routes.is_api(rule)
+        and not endpoint.startswith("verify.")
+    ]
+
+
+def variants(
+    base: dict[str, object], fields: tuple[str, ...]
+) -> Iterator[tuple[str, tuple[bytes, str]]]:
+    """(what is wrong, (body, content type)) for each field of the form."""
+    plain = text_parts(base)
+
+    def without(name: str) -> list[Part]:
+        return [part for part in plain if part[0] != name]
+
+    yield "as sent", multipart(plain)
+    for name in fields:
+        yield f"{name}: 1 MB", multipart([*without(name), (name, MEGABYTE.encode(), None)])
+        yield f"{name}: a file", multipart([*without(name), (name, b"\x89PNG\r\n", "x.png")])
+        yield f"{name}: text", multipart([*without(name), (name, b"not a file", None)])
+        yield f"{name}: not UTF-8", multipart([*without(name), (name, b"Jos\xe9 \xff", None)])
+        yield f"{name}: bad escapes", urlencoded([*without(name), (name, b"Jos\xe9 \xff", None)])
+        yield f"{name}: NUL", urlencoded([*without(name), (name, b"a\x00b", None)])
+        yield (
+            f"{name}: twice",
+            multipart([*without(name), (name, b"a", None), (name, b"b" * 300, None)]),
+        )
+
+
+@pytest.mark.parametrize(
+    "form", page_forms(), ids=[f"{endpoint}-{method}" for endpoint, method, _ in page_forms()]
+)
+def test_hostile_form_posts_get_a_page_never_a_500(
+    form: tuple[str, str, str], world: routes.World
+) -> None:
+    endpoint, method, rule = form
+    assert endpoint in FORM_FIELDS, f"{endpoint} ({rule}) is a form: list its fields above"
+    principal = next(p for p in PREFERRED if p in routes.ACCESS[endpoint])
+    targets = routes.make_targets(world)
+    path = routes.url_for_rule(world.app, endpoint, targets)
+    base = dict(routes.request_body(endpoint, method, targets).get("data", {}))
+    base["csrf_token"] = world.csrf_token(principal)
+    problems = []
+    for wrong, (body, content_type) in variants(base, FORM_FIELDS[endpoint]):
+        if endpoint in ("auth.logout", "residents.erase") and wrong == "as sent":
+            continue  # it would end the session or erase the target for the rest
+        response = world.client(principal).open(
+            path, method=method, data=body, content_type=content_type
+        )
+        page = response.get_data(as_text=True) if response.mimetype == "text/html" else ""
+        response.close()
+        status = response.status_code
+        if status >= 500:
+            problems.append(f"{wrong}: {status}")
+        elif status >= 400 and response.mimetype == "text/html" and "message-error" not in page:
+            problems.append(f"{wrong}: {status} without a message")
+    assert not problems, f"{method} {rule} as {principal}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/admin/audit?before=" + "9" * 30, "GET"),
+        ("/admin/audit?before=-5", "GET"),
+        ("/admin/staff/" + "9" * 30 + "/active", "POST"),
+        ("/admin/staff/9223372036854775808/reset", "POST"),
+        ("/admin/staff/2147483648/reset", "POST"),
+    ],
+)
+def test_ids_beyond_what_a_column_holds_are_not_found(
+    world: routes.World, path: str, method: str
+) -> None:
+    data = {"csrf_token": world.csrf_token("admin")} if method == "POST" else None
+    response = world.client("admin").open(path, method=method, data=data)
+    assert response.status_code in (200, 302, 404), path
+
+
+PATH_VALUES = {
+    "NUL": "a%00b",
+    "5,000 characters": "A" * 5000,
+    "not UTF-8": "%FF%FE",
+    "a dot segment": "..",
+    "Unicode": "%E2%80%AEcard",
+    "a huge number": "9" * 40,
+}
+
+
+@functools.cache
+def routes_with_parameters() -> list[tuple[str, str, str]]:
+    return [
+        route
+        for route in routes.routes_of(routes.collection_app())
+        # The verify side takes its one parameter through werkzeug's int converter, and
+        # tests/verify/test_web.py tries its bodies.
+        if "<" in route[2] and route[0] != "static" and not route[0].startswith("verify.")
+    ]
+
+
+@pytest.mark.parametrize(
+    "with_parameters",
+    routes_with_parameters(),
+    ids=[f"{endpoint}-{method}" for endpoint, method, _ in routes_with_parameters()],
+)
+def test_hostile_path_parameters_are_not_found_never_a_500(
+    with_parameters: tuple[str, str, str], world: routes.World
+) -> None:
+    endpoint, method, rule = with_parameters
+    principal = next(
+        p for p in ("clerk", "admin", "auditor", "anonymous") if p in routes.ACCESS[endpoint]
+    )
+    targets = routes.make_targets(world)
+    real = routes.url_for_rule(world.app, endpoint, targets)
+    kwargs = routes.request_body(endpoint, method, targets)
+    headers = {}
+    if routes.is_api(real):
+        headers["Authorization"] = f"Bearer {world.tokens[principal]}"
+    elif method != "GET":
+        kwargs.setdefault("data", {})
+        kwargs["data"] = dict(kwargs["data"]) | {"csrf_token": world.csrf_token(principal)}
+    problems = []
+    for parameter in re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule):
+        value = str(targets.value(endpoint, parameter))
+        if parameter == "face":
+            continue  # <any(front, back)>: werkzeug matches nothing else
+        for what, hostile in PATH_VALUES.items():
+            path = real.replace(f"/{value}", f"/{hostile}", 1)
+            response = world.client(principal).open(path, method=method, headers=headers, **kwargs)
+            response.close()
+            if response.status_code >= 500 or response.status_code in (401, 403):
+                problems.append(f"<{parameter}> {what}: {response.status_code}")
+    assert not problems, f"{method} {rule} as {principal}:\n" + "\n".join(problems)
