@@ -102,7 +102,7 @@ def child(path: str) -> None:
 
 
 def _run(*args: str) -> str:
-    result = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+    result = subprocess.run(
         [sys.executable, __file__, *args], capture_output=True, text=True, check=True
     )
     return result.stdout.strip()
