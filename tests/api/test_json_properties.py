@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from citizen_card.extensions import db
 from citizen_card.models import AuditEvent, Card, Resident
-from citizen_card.services import audit
+from citizen_card.services import audit, registry
 
 EXAMPLES_PER_ROUTE = 40
 
@@ -36,27 +36,11 @@ class Route:
     success: int  # the documented status for a body it accepts
 
 
+RESIDENT_FIELDS = tuple(field.name for field in fields(registry.ResidentDetails))
 ROUTES = {
-    "create resident": Route(
-        "POST",
-        "/api/v1/residents",
-        (
-            "given_names",
-            "family_names",
-            "latin_name",
-            "used_name",
-            "date_of_birth",
-            "gender",
-            "contact",
-            "evidence",
-        ),
-        201,
-    ),
+    "create resident": Route("POST", "/api/v1/residents", (*RESIDENT_FIELDS, "evidence"), 201),
     "patch resident": Route(
-        "PATCH",
-        "/api/v1/residents/{resident}",
-        ("given_names", "family_names", "used_name", "date_of_birth", "contact", "evidence"),
-        200,
+        "PATCH", "/api/v1/residents/{resident}", (*RESIDENT_FIELDS, "evidence"), 200
     ),
     "search": Route("POST", "/api/v1/residents/search", ("q",), 200),
     "revoke": Route("POST", "/api/v1/cards/{card}/revoke", ("reason",), 200),

@@ -15,20 +15,18 @@ from collections.abc import Iterator
 
 import pytest
 
+from citizen_card.services import city, places
+from citizen_card.web import places as web_places
+from citizen_card.web import residents
 from tests.forms import Part, multipart, text_parts, urlencoded
 from tests.security import routes
 
+# The views' own lists where they have one, so a field added there is tried here too.
+RESIDENT_FIELDS = (*residents.DETAIL_FIELDS, "evidence", "photo")
 PLACE_FIELDS = (
-    "ref",
-    "category",
-    "address",
-    "latitude",
-    "longitude",
-    "opening_hours",
-    "phone",
-    "website",
-    "published",
-    *(f"{name}_{code}" for code in ("en", "fr") for name in ("name", "benefit", "accessibility")),
+    *("ref", "category", "address", "latitude", "longitude"),
+    *("opening_hours", "phone", "website", "published"),
+    *(f"{name}_{code}" for code in ("en", "fr") for name in places.TEXT_FIELDS),
 )
 # endpoint -> the fields its view reads (request.form, request.files).
 FORM_FIELDS: dict[str, tuple[str, ...]] = {
@@ -41,41 +39,10 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
     "admin.staff_create": ("username", "role"),
     "admin.staff_set_active": ("active",),
     "admin.staff_reset": (),
-    "cards.city_settings": (
-        "city_name",
-        "card_title",
-        "primary_color",
-        "accent_color",
-        "validity_days",
-        "access_text",
-        "multilingual_line",
-        "return_address",
-        "logo",
-        "remove_logo",
-    ),
+    "cards.city_settings": (*city.EDITABLE, "logo", "remove_logo"),
     "residents.index": ("q",),
-    "residents.new": (
-        "given_names",
-        "family_names",
-        "latin_name",
-        "used_name",
-        "date_of_birth",
-        "gender",
-        "contact",
-        "evidence",
-        "photo",
-    ),
-    "residents.edit": (
-        "given_names",
-        "family_names",
-        "latin_name",
-        "used_name",
-        "date_of_birth",
-        "gender",
-        "contact",
-        "evidence",
-        "photo",
-    ),
+    "residents.new": RESIDENT_FIELDS,
+    "residents.edit": RESIDENT_FIELDS,
     "residents.erase": ("confirm",),
     "cards.issue": (),
     "cards.print_card": (),
@@ -88,20 +55,7 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
     "cards.hand_over": (),
     "cards.batch_start": ("card",),
     "portal.download": ("card_number", "code"),
-    "places.join": (
-        "name",
-        "category",
-        "benefit",
-        "address",
-        "opening_hours",
-        "phone",
-        "website",
-        "contact_name",
-        "contact_email",
-        "contact_phone",
-        "message",
-        "homepage",
-    ),
+    "places.join": (*web_places.JOIN_FIELDS, web_places.HONEYPOT),
     "places.new": PLACE_FIELDS,
     "places.edit": PLACE_FIELDS,
     "places.set_published": ("published", "next_page"),
