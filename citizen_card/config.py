@@ -121,6 +121,10 @@ class Settings:
             "REMEMBER_COOKIE_DURATION": 0,
             "WTF_CSRF_TIME_LIMIT": None,
             "MAX_CONTENT_LENGTH": self.max_photo_bytes + 64 * 1024,
+            # Werkzeug's own limit for one text field (500 kB) would answer a long paste
+            # with a bare 413 and lose the form; the request limit bounds memory already,
+            # and the views answer "more than N characters" with what was typed kept.
+            "MAX_FORM_MEMORY_SIZE": self.max_photo_bytes + 64 * 1024,
             "BABEL_DEFAULT_LOCALE": self.default_language,
             "TESTING": self.testing,
             "WTF_CSRF_ENABLED": True,

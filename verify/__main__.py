@@ -57,7 +57,8 @@ def _text_from_file(path: Path) -> str:
         try:
             with Image.open(path) as image:
                 return _decode_qr(image.convert("L"))
-        except (OSError, UnidentifiedImageError) as exc:
+        # Pillow refuses images of more than 179 million pixels (decompression bombs).
+        except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
             raise UsageError(f"cannot read image {path}: {exc}") from exc
     raise UsageError(f"{path} is not a PNG, JPEG or PDF file")
 

@@ -282,7 +282,8 @@ def load_trust(source: str | Path | Mapping[str, Any]) -> TrustStore:
         raise TrustError(f"{text}: too large for a trust file")
     try:
         document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    # ValueError covers bad UTF-8 and syntax, and integers of more than 4,300 digits.
+    except (ValueError, RecursionError) as exc:
         raise TrustError(f"{text}: not JSON") from exc
     if not isinstance(document, Mapping | list):
         raise TrustError(f"{text}: expected a JWKS, a list or a trust list")

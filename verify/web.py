@@ -407,7 +407,8 @@ def api_verify() -> Response:
         return _json_error(413, "too_large", _("The request body is too large."))
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    # ValueError: also integers longer than Python converts (4,300 digits).
+    except (ValueError, RecursionError):
         return _json_error(400, "invalid_json", _("The request body is not JSON."))
     if not isinstance(document, dict) or not isinstance(document.get("qr"), str):
         return _json_error(

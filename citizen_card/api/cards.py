@@ -12,6 +12,7 @@ from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.models import Card
 from citizen_card.services import cards, city, downloads, issuance, printing, registry
+from citizen_card.services.errors import refuse_unknown_fields
 from verify.cardnumber import format_card_number
 
 bp = Blueprint("api_cards", __name__, url_prefix="/api/v1")
@@ -78,18 +79,25 @@ def card_pdf(card_number: str) -> Response:
     )
 
 
-def _reason(body: dict[str, Any]) -> str:
+def _reason() -> str:
+    body = json_object()
+    refuse_unknown_fields(body, ("reason",))
     reason = body.get("reason")
     return reason if isinstance(reason, str) else ""
+
+
+def _no_fields() -> None:
+    """Suspending and reinstating take no fields; a body, when sent, must say nothing."""
+    refuse_unknown_fields(json_object(optional=True), ())
 
 
 @bp.post("/cards/<card_number>/revoke")
 @bearer_required("clerk")
 def revoke(card_number: str) -> dict[str, Any]:
     ctx = app_context()
-    body = json_object()
+    reason = _reason()
     card = cards.get_card(db.session, card_number)
-    issuance.revoke(db.session, card, _reason(body), actor=api_staff(), now=ctx.now())
+    issuance.revoke(db.session, card, reason, actor=api_staff(), now=ctx.now())
     db.session.commit()
     return card_json(card, cards.state_of(card, ctx.now()))
 
@@ -98,6 +106,7 @@ def revoke(card_number: str) -> dict[str, Any]:
 @bearer_required("clerk")
 def suspend(card_number: str) -> dict[str, Any]:
     ctx = app_context()
+    _no_fields()
     card = cards.get_card(db.session, card_number)
     issuance.suspend(db.session, card, actor=api_staff(), now=ctx.now())
     db.session.commit()
@@ -108,6 +117,7 @@ def suspend(card_number: str) -> dict[str, Any]:
 @bearer_required("clerk")
 def reinstate(card_number: str) -> dict[str, Any]:
     ctx = app_context()
+    _no_fields()
     card = cards.get_card(db.session, card_number)
     issuance.reinstate(db.session, card, actor=api_staff(), now=ctx.now())
     db.session.commit()

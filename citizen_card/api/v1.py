@@ -13,7 +13,7 @@ from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.limits import enforce_search_limit
 from citizen_card.services import erasure, registry, search
-from citizen_card.services.errors import N_
+from citizen_card.services.errors import N_, ValidationFailed, refuse_unknown_fields
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
@@ -75,9 +75,15 @@ def hit_json(hit: search.SearchHit) -> dict[str, Any]:
 def search_residents() -> dict[str, Any]:
     """Names travel in the body, never in the URL; every search is audited."""
     ctx = app_context()
-    query = json_object().get("q")
+    body = json_object()
+    refuse_unknown_fields(body, ("q",))
+    query = body.get("q")
     if not isinstance(query, str) or not query.strip():
         raise ApiError(400, "missing_query", N_('Give the name to search for in "q".'))
+    if len(query) > search.QUERY_MAX:
+        raise ValidationFailed(
+            N_("Search for at most %(count)d characters."), "too_long", "q", count=search.QUERY_MAX
+        )
     staff = api_staff()
     enforce_search_limit(ctx.settings.search_rate_limit, staff.id)
     hits = search.find(db.session, query, keys=ctx.registry_keys, actor=staff, now=ctx.now())

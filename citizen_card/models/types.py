@@ -9,6 +9,11 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+# The largest value an Integer column holds on PostgreSQL (int4); SQLite goes further but
+# refuses numbers beyond 64 bits with an OverflowError. Ids from a request are checked
+# against it before they reach a query.
+MAX_INTEGER = 2**31 - 1
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike.

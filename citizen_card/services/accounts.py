@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from citizen_card.models import ApiToken, Staff, StaffSession
 from citizen_card.models.staff import ROLES
+from citizen_card.models.types import MAX_INTEGER
 from citizen_card.services import audit
 from citizen_card.services.errors import N_, Conflict, NotFound, ValidationFailed
 from citizen_card.services.privacy import hash_secret
@@ -90,13 +91,24 @@ def generate_password() -> str:
     return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
 
 
-def _validate_username(username: str) -> str:
+def _plain_username(username: str) -> str | None:
+    """The user name as stored (NFKC, stripped), or None when no account can have it."""
     username = unicodedata.normalize("NFKC", username).strip()
-    if not username or len(username) > USERNAME_MAX or any(c.isspace() for c in username):
+    if not 0 < len(username) <= USERNAME_MAX:
+        return None
+    # Printable and unspaced; PostgreSQL would also refuse a NUL in a query with an error.
+    if not all(c.isprintable() and not c.isspace() for c in username):
+        return None
+    return username
+
+
+def _validate_username(username: str) -> str:
+    plain = _plain_username(username)
+    if plain is None:
         raise ValidationFailed(
             N_("The user name must be 1 to 64 characters without spaces."), "invalid", "username"
         )
-    return username
+    return plain
 
 
 def create_staff(
@@ -154,9 +166,12 @@ def authenticate(
     :raises AuthenticationFailed: whatever the cause, with the same message and cost.
     """
     hasher = policy.hasher()
-    staff = session.execute(
-        select(Staff).where(Staff.username == unicodedata.normalize("NFKC", username).strip())
-    ).scalar_one_or_none()
+    plain = _plain_username(username)
+    staff = (
+        session.execute(select(Staff).where(Staff.username == plain)).scalar_one_or_none()
+        if plain is not None
+        else None
+    )
     candidate = unicodedata.normalize("NFKC", password)[: MAX_PASSWORD * 4]
     if staff is None:
         with contextlib.suppress(VerificationError):
@@ -289,7 +304,8 @@ def set_active(
 
 
 def get_staff(session: DbSession, staff_id: int) -> Staff:
-    staff = session.get(Staff, staff_id)
+    """:raises NotFound: ``staff_not_found`` when no account has this id."""
+    staff = session.get(Staff, staff_id) if 0 < staff_id <= MAX_INTEGER else None
     if staff is None:
         raise NotFound(N_("No such staff account."), "staff_not_found")
     return staff

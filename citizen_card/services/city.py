@@ -7,12 +7,12 @@ prints sensible cards before anyone opens the admin page.
 from __future__ import annotations
 
 import io
-import warnings
+import unicodedata
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from PIL import Image, ImageDraw, UnidentifiedImageError
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from citizen_card.card.errors import RenderError
@@ -20,7 +20,8 @@ from citizen_card.card.pdf import CardDesign, CardFace, CardLabels, parse_color,
 from citizen_card.config import Settings
 from citizen_card.models import CitySetting, Staff
 from citizen_card.services import audit
-from citizen_card.services.errors import N_, ValidationFailed
+from citizen_card.services.errors import N_, ValidationFailed, refuse_unknown_fields
+from citizen_card.services.images import Budget, ImageRefused, open_untrusted, to_8bit
 from citizen_card.services.types import DbSession
 from verify.cardnumber import format_card_number
 from verify.credential import qr_text
@@ -28,6 +29,8 @@ from verify.credential import qr_text
 LOGO_KEY = "logo"
 MAX_LOGO_BYTES = 512 * 1024
 MAX_LOGO_PIXELS = 4_000_000
+# Decoded, and once more converted to RGBA: 8 bytes a pixel at most.
+LOGO_BUDGET = Budget(frozenset({"PNG"}), MAX_LOGO_PIXELS, 8 * MAX_LOGO_PIXELS)
 MIN_VALIDITY_DAYS = 30
 MAX_VALIDITY_DAYS = 10 * 366
 TEXT_LIMITS = {
@@ -103,6 +106,15 @@ def load(session: DbSession, settings: Settings) -> CityDesign:
     return replace(design, **stored, logo_png=logo)
 
 
+# Control characters (a NUL, which PostgreSQL also refuses), surrogates, private-use and
+# unassigned code points print as nothing or as boxes; line breaks are kept in text areas.
+_UNPRINTABLE = frozenset({"Cc", "Cs", "Co", "Cn"})
+
+
+def _printable(text: str) -> bool:
+    return all(ch in "\r\n" or unicodedata.category(ch) not in _UNPRINTABLE for ch in text)
+
+
 def _invalid(name: str, message: str, code: str = "invalid", **params: Any) -> ValidationFailed:
     return ValidationFailed(message, code, name, label=FIELD_LABELS[name], **params)
 
@@ -112,11 +124,7 @@ def validate(raw: dict[str, Any], current: CityDesign) -> CityDesign:
 
     :raises ValidationFailed: with ``field`` set to the offending field.
     """
-    unknown = set(raw) - set(EDITABLE)
-    if unknown:
-        raise ValidationFailed(
-            N_("Unknown field(s): %(fields)s."), "unknown_field", fields=", ".join(sorted(unknown))
-        )
+    refuse_unknown_fields(raw, EDITABLE)
     values: dict[str, Any] = {}
     for name, limit in TEXT_LIMITS.items():
         if name not in raw:
@@ -127,6 +135,8 @@ def validate(raw: dict[str, Any], current: CityDesign) -> CityDesign:
         text = " ".join(value.split()) if name in ("city_name", "card_title") else value.strip()
         if name in ("city_name", "card_title") and not text:
             raise _invalid(name, N_("The field %(label)s is required."), "required")
+        if not _printable(text):
+            raise _invalid(name, N_("The field %(label)s holds characters that cannot be printed."))
         if len(text) > limit:
             raise _invalid(
                 name, N_("The field %(label)s has more than %(count)d characters."), count=limit
@@ -170,18 +180,18 @@ def validate_logo(data: bytes) -> bytes:
             size=MAX_LOGO_BYTES // 1024,
         )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.format != "PNG":
-                raise ValidationFailed(N_("The logo must be a PNG image."), "logo_invalid", "logo")
-            if image.width * image.height > MAX_LOGO_PIXELS:
-                raise ValidationFailed(
-                    N_("The logo has too many pixels."), "logo_too_large", "logo"
-                )
-            image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombWarning, ValueError) as exc:
-        raise ValidationFailed(N_("The logo must be a PNG image."), "logo_invalid", "logo") from exc
+        image = to_8bit(open_untrusted(data, LOGO_BUDGET))
+    except ImageRefused as exc:
+        if exc.reason in ("wrong_format", "not_image"):
+            raise ValidationFailed(
+                N_("The logo must be a PNG image."), "logo_invalid", "logo"
+            ) from None
+        raise ValidationFailed(
+            N_("The logo has too many pixels: at most %(megapixels)d megapixels."),
+            "logo_too_large",
+            "logo",
+            megapixels=MAX_LOGO_PIXELS // 1_000_000,
+        ) from None
     # Re-encoding drops text chunks (authoring tools put names and paths there).
     clean = image.convert("RGBA") if image.mode not in ("RGB", "RGBA", "L", "LA") else image
     out = io.BytesIO()

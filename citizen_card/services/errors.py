@@ -6,6 +6,7 @@ so that extraction finds them; views translate them with :meth:`DomainError.tran
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -44,6 +45,15 @@ class ValidationFailed(DomainError):
     ) -> None:
         super().__init__(message, code, **params)
         self.field = field
+
+
+def refuse_unknown_fields(raw: Mapping[str, Any], known: Iterable[str]) -> None:
+    """:raises ValidationFailed: ``unknown_field`` naming (a few of) the fields not known."""
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        # The names come from the caller: show a few, cut short, not whatever was sent.
+        shown = ", ".join(name[:40] for name in unknown[:5]) + (", …" if len(unknown) > 5 else "")
+        raise ValidationFailed(N_("Unknown field(s): %(fields)s."), "unknown_field", fields=shown)
 
 
 class NotFound(DomainError):

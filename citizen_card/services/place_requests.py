@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from citizen_card.models import Place, PlaceJoinRequest, Staff
+from citizen_card.models.types import MAX_INTEGER
 from citizen_card.services import audit, places
 from citizen_card.services.errors import N_, DomainError, NotFound
 from citizen_card.services.places import FieldProblem, Languages, PlaceInvalid
@@ -206,6 +207,8 @@ def decide(
 
     :raises JoinRequestNotFound:
     """
+    if not 0 < request_id <= MAX_INTEGER:
+        raise JoinRequestNotFound()
     request = session.execute(
         select(PlaceJoinRequest).where(PlaceJoinRequest.id == request_id).with_for_update()
     ).scalar_one_or_none()

@@ -70,6 +70,11 @@ _REF = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _PHONE = re.compile(r"\+?[0-9][0-9 ().\-/]{2,39}")
 
 
+def could_be_ref(text: str) -> bool:
+    """True when ``text`` (lower case) has the form of a ref; nothing else is looked up."""
+    return _REF.fullmatch(text) is not None
+
+
 def fold(text: str) -> str:
     """Case-folded, without diacritics, as search and sorting compare text."""
     decomposed = unicodedata.normalize("NFKD", text)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased
 from citizen_card.config import Settings
 from citizen_card.models import Place, PlaceText, Staff
 from citizen_card.models.place import CATEGORIES
+from citizen_card.models.types import MAX_INTEGER
 from citizen_card.services import audit
 from citizen_card.services.errors import N_, Conflict
 from citizen_card.services.place_values import (
@@ -36,6 +37,7 @@ from citizen_card.services.place_values import (
     PlaceNotFound,
     PlaceTexts,
     PlaceValues,
+    could_be_ref,
     fold,
     folded_category_names,
     form_values,
@@ -231,7 +233,7 @@ def set_published(
 
 def get_place(session: DbSession, place_id: int) -> Place:
     """:raises PlaceNotFound:"""
-    place = session.get(Place, place_id)
+    place = session.get(Place, place_id) if 0 < place_id <= MAX_INTEGER else None
     if place is None:
         raise PlaceNotFound()
     return place
@@ -242,10 +244,16 @@ def find_published(session: DbSession, key: str) -> Place:
 
     :raises PlaceNotFound: no such place, or not published.
     """
-    if key.isdigit() and len(key) <= 12:
+    if key.isascii() and key.isdigit() and len(key) <= 12:
+        if int(key) > MAX_INTEGER:
+            raise PlaceNotFound()
         condition = Place.id == int(key)
     else:
-        condition = Place.ref == key.lower()[:64]
+        ref = key.lower()
+        # Only what a ref may hold reaches the query (PostgreSQL refuses a NUL in text).
+        if not could_be_ref(ref):
+            raise PlaceNotFound()
+        condition = Place.ref == ref
     place = session.execute(
         select(Place).where(condition, Place.published.is_(True))
     ).scalar_one_or_none()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -21,7 +22,12 @@ from citizen_card.config import Settings
 from citizen_card.models import Card, Evidence, Resident, ResidentNameToken, Staff
 from citizen_card.models.resident import EVIDENCE_KINDS
 from citizen_card.services import audit, names, privacy
-from citizen_card.services.errors import N_, ResidentNotFound, ValidationFailed
+from citizen_card.services.errors import (
+    N_,
+    ResidentNotFound,
+    ValidationFailed,
+    refuse_unknown_fields,
+)
 from citizen_card.services.keystore import KeyStore, open_keystore
 from citizen_card.services.photos import normalise_photo, thumbnail
 from citizen_card.services.types import DbSession
@@ -29,6 +35,7 @@ from citizen_card.services.types import DbSession
 NAME_MAX = 100
 CONTACT_MAX = 200
 GENDERS = ("F", "M", "X")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 FIELD_LABELS = {
     "given_names": N_("Given names"),
     "family_names": N_("Family names"),
@@ -148,6 +155,10 @@ def _clean_date(value: Any, name: str, today: date) -> date | None:
         parsed = value
     elif isinstance(value, str):
         try:
+            # date.fromisoformat also takes 19870314 and 1987W011 (ISO week dates), which
+            # no one means; only the calendar form that the page's date field sends.
+            if not ISO_DATE.fullmatch(value):
+                raise ValueError(value)
             parsed = date.fromisoformat(value)
         except ValueError as exc:
             raise ValidationFailed(
@@ -180,11 +191,7 @@ def validate_details(
 
     :raises ValidationFailed: with ``field`` set to the offending field.
     """
-    unknown = set(raw) - {f for f in ResidentDetails.__dataclass_fields__}
-    if unknown:
-        raise ValidationFailed(
-            N_("Unknown field(s): %(fields)s."), "unknown_field", fields=", ".join(sorted(unknown))
-        )
+    refuse_unknown_fields(raw, ResidentDetails.__dataclass_fields__)
     given = _clean_text(raw.get("given_names"), "given_names", required=True, limit=NAME_MAX)
     family = _clean_text(raw.get("family_names"), "family_names", required=True, limit=NAME_MAX)
     assert given is not None and family is not None  # noqa: S101 — required=True above
@@ -444,7 +451,8 @@ def set_photo(
 
 def get(session: DbSession, public_id: str) -> Resident:
     """:raises ResidentNotFound: no resident has this id."""
-    if not isinstance(public_id, str) or len(public_id) > 32:
+    # Ids are hex; anything else (a NUL, which PostgreSQL refuses in text) is no one's.
+    if not isinstance(public_id, str) or len(public_id) > 32 or not public_id.isalnum():
         raise ResidentNotFound
     resident = session.execute(
         select(Resident).where(Resident.public_id == public_id)

@@ -72,7 +72,9 @@ def login() -> Response | str | tuple[str, int]:
         except accounts.AuthenticationFailed:
             db.session.commit()
             flash(_("Wrong user name or password."), "error")
-            return render_template("auth/login.html", username=username), 401
+            return render_template(
+                "auth/login.html", username=username[: accounts.USERNAME_MAX]
+            ), 401
         db.session.commit()
         if second_factor.enrolled(staff):
             _fresh_cookie()
@@ -226,6 +228,9 @@ def second_factor_setup() -> Response | str | tuple[str, int]:
                 ok(_("Your second factor is set up."))
                 return redirect(url_for("site.index"))
     if secret is None:
+        if request.method == "POST":
+            # The code shown before is gone (another tab, an expired session): say so.
+            flash(_("The set-up started again: scan the new code below."), "error")
         secret = second_factor.new_secret()
         session["totp_pending"] = second_factor.seal_pending(secret, staff, ctx.settings)
     qr = second_factor.provisioning_qr(

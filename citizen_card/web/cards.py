@@ -26,7 +26,7 @@ from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.services import cards, city, downloads, issuance, print_jobs, printing, registry
 from citizen_card.services.errors import ValidationFailed
-from citizen_card.web.common import current_staff, ok, role_required
+from citizen_card.web.common import current_staff, ok, role_required, shown_again, uploaded_file
 
 bp = Blueprint("cards", __name__)
 
@@ -270,7 +270,6 @@ def city_settings() -> BaseResponse | tuple[str, int] | str:
     if request.method == "GET":
         design = city.load(db.session, ctx.settings)
         return render_template("admin/city.html", design=design, error=None)
-    upload = request.files.get("logo")
     values = {name: request.form.get(name, "") for name in city.EDITABLE if name in request.form}
     try:
         city.save(
@@ -279,12 +278,12 @@ def city_settings() -> BaseResponse | tuple[str, int] | str:
             settings=ctx.settings,
             actor=current_staff(),
             now=ctx.now(),
-            logo=upload.read() if upload is not None and upload.filename else None,
+            logo=uploaded_file("logo"),
             remove_logo=request.form.get("remove_logo") == "1",
         )
     except ValidationFailed as exc:
         db.session.rollback()
-        shown = city.replace_values(city.load(db.session, ctx.settings), values)
+        shown = city.replace_values(city.load(db.session, ctx.settings), shown_again(values))
         return render_template("admin/city.html", design=shown, error=exc), exc.status
     db.session.commit()
     ok(_("The card design is saved."))

@@ -25,7 +25,14 @@ from citizen_card.models.place import CATEGORIES
 from citizen_card.services import place_requests, places, places_csv, places_geojson
 from citizen_card.services.errors import DomainError
 from citizen_card.services.places import CATEGORY_LABELS, Languages, PlaceInvalid
-from citizen_card.web.common import current_staff, flash_error, ok, role_required
+from citizen_card.web.common import (
+    current_staff,
+    flash_error,
+    ok,
+    role_required,
+    shown_again,
+    uploaded_file,
+)
 from citizen_card.wiring import CSP
 
 bp = Blueprint("places", __name__)
@@ -189,7 +196,7 @@ def join() -> BaseResponse | tuple[str, int] | str:
 def _join_form(values: dict[str, str], error: DomainError | None) -> str:
     return render_template(
         "places/join.html",
-        values=values,
+        values=shown_again(values),
         error=error,
         **_problems(error, JOIN_FIELDS),
         categories=CATEGORIES,
@@ -211,7 +218,7 @@ def _place_form(
 ) -> str:
     return render_template(
         "places/form.html",
-        values=values,
+        values=shown_again(values),
         error=error,
         **_problems(error),
         place_id=place_id,
@@ -337,11 +344,13 @@ def export_csv() -> Response:
 @role_required(*EDITORS)
 def import_csv() -> BaseResponse | tuple[str, int]:
     ctx = app_context()
-    upload = request.files.get("file")
-    data = upload.read() if upload is not None else b""
     try:
         report = places_csv.import_csv(
-            db.session, data, languages=_languages(), actor=current_staff(), now=ctx.now()
+            db.session,
+            uploaded_file("file") or b"",
+            languages=_languages(),
+            actor=current_staff(),
+            now=ctx.now(),
         )
     except DomainError as exc:
         db.session.rollback()

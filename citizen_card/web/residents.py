@@ -16,7 +16,7 @@ from citizen_card.limits import enforce_search_limit
 from citizen_card.models.resident import EVIDENCE_KINDS
 from citizen_card.services import cards, compromise, erasure, issuance, registry, search
 from citizen_card.services.errors import DomainError, ValidationFailed
-from citizen_card.web.common import current_staff, ok, role_required
+from citizen_card.web.common import current_staff, ok, role_required, shown_again, uploaded_file
 
 bp = Blueprint("residents", __name__, url_prefix="/residents")
 
@@ -38,12 +38,10 @@ def _submitted_details() -> dict[str, Any]:
 def _photo_upload(policy: registry.RegistryPolicy) -> registry.PreparedPhoto | None:
     """The uploaded photo, decoded before any transaction begins (database.py).
 
-    :raises ValidationFailed: the upload is not a usable image.
+    :raises ValidationFailed: the upload is not a usable image, or it came as text.
     """
-    upload = request.files.get("photo")
-    if upload is None or not upload.filename:
-        return None
-    return registry.prepare_photo(upload.read(), policy)
+    data = uploaded_file("photo")
+    return None if data is None else registry.prepare_photo(data, policy)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -105,7 +103,7 @@ def new() -> BaseResponse | tuple[str, int] | str:
         # Nothing was committed: the resident and the photo are stored together or not at all.
         db.session.rollback()
         return render_template(
-            "residents/form.html", values=values, evidence=evidence, error=exc
+            "residents/form.html", values=shown_again(values), evidence=evidence, error=exc
         ), exc.status
     db.session.commit()
     ok(_("The resident is registered."))
@@ -203,7 +201,11 @@ def edit(public_id: str) -> BaseResponse | tuple[str, int] | str:
         db.session.rollback()
         resident = registry.get(db.session, public_id)
         return render_template(
-            "residents/form.html", values=values, evidence=evidence, error=exc, resident=resident
+            "residents/form.html",
+            values=shown_again(values),
+            evidence=evidence,
+            error=exc,
+            resident=resident,
         ), exc.status
     db.session.commit()
     ok(_("The changes are saved."))

@@ -7,7 +7,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from citizen_card.context import app_context
-from citizen_card.web.common import current_staff
+from citizen_card.web.common import current_staff, local_path
 
 bp = Blueprint("site", __name__)
 
@@ -48,8 +48,5 @@ def set_language() -> Response:
     lang = request.form.get("lang", "")
     if lang in app_context().settings.languages:
         session["lang"] = lang
-    target = request.form.get("next") or ""
     # Only local paths: an open redirect would let a link borrow the service's name.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("site.index")
-    return redirect(target)
+    return redirect(local_path(request.form.get("next") or "") or url_for("site.index"))

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from citizen_card.extensions import db
 from citizen_card.models import AuditEvent, Resident
 from tests.conftest import photo_bytes
+from tests.images import png_bytes
 
 NEW = {"given_names": "Amadou", "family_names": "Diallo", "evidence": ["identity"]}
 
@@ -115,6 +116,16 @@ def test_search_ignores_accents_and_word_order(
             422,
             "invalid",
         ),
+        *(
+            (
+                b'{"given_names": "A", "family_names": "B", "date_of_birth": "%s"}' % date.encode(),
+                "application/json",
+                422,
+                "invalid",
+            )
+            # Forms that date.fromisoformat takes but nobody means (ISO basic and week dates).
+            for date in ("19870314", "1987W011", "1987-W01-1", "1987-03-14T00:00", "1987-3-14")
+        ),
         (
             b'{"given_names": "A", "family_names": "B", "date_of_birth": "2990-01-01"}',
             "application/json",
@@ -184,6 +195,8 @@ def test_huge_body_is_refused(
         (photo_bytes()[:500], "image/jpeg", 422, "photo_not_image"),
         (photo_bytes(size=(60, 60)), "image/jpeg", 422, "photo_too_small"),
         (photo_bytes(), "image/gif", 415, "unsupported_media_type"),
+        # 130 KB that would take 198 MB to decode: refused from the header.
+        (png_bytes(6300, 6300, 16, 0, rows=True), "image/png", 422, "photo_too_large"),
     ],
 )
 def test_broken_photos_are_refused_and_nothing_changes(
@@ -207,6 +220,26 @@ def test_broken_photos_are_refused_and_nothing_changes(
         client.get(f"/api/v1/residents/{resident_id}", headers=clerk_headers).json["has_photo"]
         is False
     )
+
+
+def test_a_phone_mpo_photo_is_stored(
+    client: FlaskClient, clerk_headers: dict[str, str], make_resident: Callable[..., str]
+) -> None:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    frames = [Image.new("RGB", (900, 1200), colour) for colour in ((200, 40, 40), (0, 0, 0))]
+    frames[0].save(out, "MPO", save_all=True, append_images=frames[1:])
+    resident_id = make_resident(photo=False)
+    response = client.put(
+        f"/api/v1/residents/{resident_id}/photo",
+        data=out.getvalue(),
+        headers=clerk_headers | {"Content-Type": "image/jpeg"},  # what phones send
+    )
+    assert response.status_code == 204
+    assert client.get(f"/api/v1/residents/{resident_id}", headers=clerk_headers).json["has_photo"]
 
 
 def test_a_pixel_bomb_is_refused(

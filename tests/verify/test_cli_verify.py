@@ -153,6 +153,17 @@ def test_image_without_qr_code_exits_2(tmp_path: Path, trust_file: Path) -> None
     assert "no QR code" in done.stderr
 
 
+def test_an_image_of_too_many_pixels_exits_2(tmp_path: Path, trust_file: Path) -> None:
+    from tests.images import png_bytes
+
+    path = tmp_path / "huge.png"
+    path.write_bytes(png_bytes(20000, 20000, 1, 0, rows=False))
+    done = run_cli(str(path), *_offline(trust_file))
+    assert done.returncode == 2
+    assert "cannot read image" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "complaint"),
     [

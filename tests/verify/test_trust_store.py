@@ -130,7 +130,19 @@ def test_load_from_dict_file_and_trust_list_file(
     assert [i.issuer_id for i in load_trust(listed).issuers] == ["LIS", "OPO"]
 
 
-@pytest.mark.parametrize("content", [None, b"not json", b"[1, 2]", b'"text"', b"\xff\xfe", b"{}"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        None,
+        b"not json",
+        b"[1, 2]",
+        b'"text"',
+        b"\xff\xfe",
+        b"{}",
+        b"[" * 5000 + b"]" * 5000,  # deeper than Python's recursion limit
+        b'{"keys": [], "n": ' + b"9" * 5000 + b"}",  # more digits than Python converts
+    ],
+)
 def test_unreadable_or_invalid_files_raise_trust_error(
     tmp_path: Path, content: bytes | None
 ) -> None:

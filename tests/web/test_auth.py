@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -258,14 +259,53 @@ def test_idle_and_absolute_timeouts_end_the_session(
             assert db.session.scalar(select(func.count(StaffSession.id))) == 0
 
 
-def test_the_language_switch_does_not_redirect_elsewhere(client: FlaskClient) -> None:
-    token = csrf_token(client)
-    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
-        response = client.post(
-            "/language", data={"lang": "fr", "next": target, "csrf_token": token}
-        )
-        assert response.status_code == 302
-        assert response.headers["Location"] == "/", target
+ELSEWHERE = (
+    "https://evil.example/",
+    "//evil.example/x",
+    "javascript:alert(1)",
+    # Browsers drop tabs and newlines inside a URL and read a backslash as a slash.
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "\t//evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "/\\/evil.example",
+    " //evil.example",
+    "/\x00/evil.example",
+    "/\x0b/evil.example",
+    "/\u00a0/evil.example",
+    "/\u3000/evil.example",
+    # Encoded slashes and backslashes, once or twice.
+    "/%2Fevil.example",
+    "/%2fevil.example",
+    "%2F%2Fevil.example",
+    "/%5Cevil.example",
+    "/%252Fevil.example",
+    "/%09/evil.example",
+    "https:/evil.example",
+    "http:evil.example",
+    "/" + "a" * 5000,
+    "",
+)
+
+
+@pytest.mark.parametrize("target", ELSEWHERE)
+def test_the_language_switch_does_not_redirect_elsewhere(client: FlaskClient, target: str) -> None:
+    response = client.post(
+        "/language", data={"lang": "fr", "next": target, "csrf_token": csrf_token(client)}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/", repr(target)
+
+
+@pytest.mark.parametrize("target", ["/my-card", "/admin/audit?before=120", "/privacy"])
+def test_the_language_switch_returns_to_the_page(client: FlaskClient, target: str) -> None:
+    response = client.post(
+        "/language", data={"lang": "fr", "next": target, "csrf_token": csrf_token(client)}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == target
 
 
 def test_an_admin_resets_a_password_and_ends_the_sessions(

@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 
 from citizen_card.context import app_context
 from citizen_card.extensions import db
-from citizen_card.models import AuditEvent, Card
+from citizen_card.models import AuditEvent, Card, CitySetting
 from tests.conftest import csrf_token, login
+from tests.images import png_bytes
 
 POINT_MM = 25.4 / 72
 
@@ -228,3 +229,32 @@ def test_city_design_page(
                 "logo",
             ]
         ]
+
+
+@pytest.mark.parametrize(
+    ("logo", "message"),
+    [
+        (png_bytes(20000, 20000, 1, 0, rows=True), "at most 4 megapixels"),
+        (png_bytes(300, 200, 8, 2, rows=False), "must be a PNG image"),
+    ],
+    ids=["20000 x 20000", "broken"],
+)
+def test_a_logo_that_cannot_be_used_is_refused_on_the_design_page(
+    client: FlaskClient, make_staff: Callable[..., object], app: Flask, logo: bytes, message: str
+) -> None:
+    login(client, make_staff("admin"))  # type: ignore[arg-type]
+    response = client.post(
+        "/admin/city",
+        data={
+            "csrf_token": csrf_token(client, "/admin/city"),
+            "city_name": "Lisboa typed",
+            "logo": (io.BytesIO(logo), "logo.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in page
+    assert 'value="Lisboa typed"' in page  # what the admin typed is still there
+    with app.app_context():
+        assert db.session.scalar(select(func.count(CitySetting.key))) == 0

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from citizen_card.extensions import db
 from citizen_card.models import AuditEvent, Resident
 from tests.conftest import csrf_token, photo_bytes
+from tests.forms import multipart, text_parts, urlencoded
 
 
 def search(client: FlaskClient, query: str) -> str:
@@ -78,6 +79,76 @@ def test_a_broken_photo_keeps_the_form_and_stores_nothing(
     assert 'value="Keep Me"' in page  # what the clerk typed is still there
     with app.app_context():
         assert db.session.scalar(select(func.count(Resident.id))) == 0
+
+
+def _post_form(client: FlaskClient, body: tuple[bytes, str]) -> tuple[int, str]:
+    data, content_type = body
+    response = client.post("/residents/new", data=data, content_type=content_type)
+    return response.status_code, response.get_data(as_text=True)
+
+
+def _count(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(Resident.id))) or 0
+
+
+def test_a_megabyte_in_a_name_field_keeps_the_form(clerk_client: FlaskClient, app: Flask) -> None:
+    fields = {
+        "given_names": "x" * (1024 * 1024),
+        "family_names": "Keep Me Too",
+        "contact": "+351 900 000 001",
+        "evidence": ["identity"],
+        "csrf_token": csrf_token(clerk_client, "/residents/new"),
+    }
+    status, page = _post_form(clerk_client, multipart(text_parts(fields)))
+    assert status == 422
+    assert "Given names has more than 100 characters" in page
+    assert 'id="given_names" name="given_names" value="' + "x" * 1000 + '"' in page
+    assert "x" * 1001 not in page  # what was typed comes back, not a megabyte of it
+    assert 'value="Keep Me Too"' in page
+    assert 'value="+351 900 000 001"' in page
+    assert _count(app) == 0
+
+
+def test_a_photo_field_that_is_not_a_file_is_said_and_keeps_the_form(
+    clerk_client: FlaskClient, app: Flask
+) -> None:
+    # A form posted without enctype="multipart/form-data" sends the file's name as text.
+    fields = {
+        "given_names": "Keep Me",
+        "family_names": "Zahra",
+        "photo": "IMG_0042.jpg",
+        "csrf_token": csrf_token(clerk_client, "/residents/new"),
+    }
+    for body in (urlencoded(text_parts(fields)), multipart(text_parts(fields))):
+        status, page = _post_form(clerk_client, body)
+        assert status == 422
+        assert "The file did not arrive" in page
+        assert 'value="Keep Me"' in page
+    assert _count(app) == 0
+
+
+def test_a_name_that_is_not_utf8_is_said_and_the_rest_kept(
+    clerk_client: FlaskClient, app: Flask
+) -> None:
+    token = csrf_token(clerk_client, "/residents/new")
+    parts = [
+        ("given_names", "José".encode("latin-1"), None),  # a Latin-1 client
+        ("family_names", b"Zahra", None),
+        ("csrf_token", token.encode(), None),
+    ]
+    # Multipart carries the bytes as they are (URL-encoded forms keep a bad %E9 as text).
+    status, page = _post_form(clerk_client, multipart(parts))
+    assert status == 422
+    assert "cannot be printed" in page
+    assert 'value="Zahra"' in page
+    assert _count(app) == 0
+
+
+def test_a_date_of_birth_in_another_form_is_refused(clerk_client: FlaskClient) -> None:
+    status, _, page = register(clerk_client, date_of_birth="1987W011")
+    assert status == 422
+    assert "must be a date (YYYY-MM-DD)" in page
 
 
 def test_non_latin_names_need_their_latin_form(clerk_client: FlaskClient) -> None:
