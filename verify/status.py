@@ -135,7 +135,12 @@ class StatusBits:
 
 @dataclass(frozen=True)
 class StatusList:
-    """A verified, unexpired status list of one issuer."""
+    """A verified status list of one issuer.
+
+    Sources hand back the newest authentic list they have, even one past ``expires_at``:
+    a revocation in an old list still holds. Whether a list is fresh enough to call a
+    card valid is the verifier's decision (:func:`verify.credential.status_is_fresh`).
+    """
 
     issuer_id: str
     list_id: int
@@ -157,9 +162,11 @@ class StatusSource(Protocol):
     """Where a verifier finds status lists."""
 
     def get(self, issuer_id: str, list_id: int) -> StatusList | None:
-        """Return the current list, or None when none is available.
+        """Return the newest authentic list available (possibly past its ``exp``: the
+        verifier judges its age), or None when there is none.
 
-        :raises StatusListError: when the list found is invalid (bad signature, expired).
+        :raises StatusListError: when the list found is not authentic or not the one
+            asked for.
         """
         ...
 
@@ -190,14 +197,17 @@ def encode_status_list(
     return sign1_encode(protected, {}, cbor2.dumps(claims, canonical=True), signer.sign)
 
 
-def decode_status_list(data: bytes, trust: TrustStore, *, now: int) -> StatusList:
+def decode_status_list(
+    data: bytes, trust: TrustStore, *, now: int, allow_expired: bool = False
+) -> StatusList:
     """Verify a signed status list and return it.
 
     The signing key's issuer must own the list URI (``<verify_url>/status/<id>``), so
-    one city cannot publish another's revocations.
+    one city cannot publish another's revocations. With ``allow_expired`` a list past its
+    ``exp`` is returned too (sources do so: an old list still proves a revocation).
 
     :raises StatusListError: with reason ``malformed``, ``unknown_key``, ``key_revoked``,
-        ``bad_signature``, ``expired`` or ``not_yet_valid``.
+        ``bad_signature``, ``expired`` (unless ``allow_expired``) or ``not_yet_valid``.
     """
     try:
         sign1 = sign1_decode(data, max_bytes=MAX_STATUS_LIST_BYTES)
@@ -237,7 +247,7 @@ def decode_status_list(data: bytes, trust: TrustStore, *, now: int) -> StatusLis
     if status_list["bits"] != BITS or not isinstance(lst, bytes):
         raise StatusListError("malformed", "only 2-bit lists are used")
     list_id = _list_id(trusted_key.issuer, uri)
-    if exp <= now:
+    if exp <= now and not allow_expired:
         raise StatusListError("expired")
     if iat > now + CLOCK_SKEW_SECONDS:
         raise StatusListError("not_yet_valid")
@@ -295,16 +305,16 @@ class FileStatusSource:
         self.now = now
 
     def get(self, issuer_id: str, list_id: int) -> StatusList | None:
-        """Return the saved list, or None when there is no file.
+        """Return the saved list (even past its ``exp``), or None when there is no file.
 
-        :raises StatusListError: when the file holds an invalid, expired or foreign list.
+        :raises StatusListError: when the file holds an invalid or foreign list.
         """
         path = _cache_path(self.directory, issuer_id, list_id)
         try:
             data = path.read_bytes()
         except OSError:
             return None
-        return _checked(decode_status_list(data, self.trust, now=self.now()), issuer_id, list_id)
+        return _checked(_decode_kept(data, self.trust, self.now()), issuer_id, list_id)
 
 
 class HttpStatusSource:
@@ -327,10 +337,11 @@ class HttpStatusSource:
         self._memory: dict[tuple[str, int], tuple[int, StatusList]] = {}
 
     def get(self, issuer_id: str, list_id: int) -> StatusList | None:
-        """Return a fresh list, else the cached copy (check its age), else None.
+        """Return the list as served now, else the saved copy (even past its ``exp``: the
+        verifier judges its age), else None.
 
-        :raises StatusListError: when the issuer serves an invalid list and no valid
-            cached copy exists.
+        :raises StatusListError: when the issuer serves an invalid list and no authentic
+            saved copy exists.
         """
         issuer = self.trust.issuer(issuer_id)
         if issuer is None:
@@ -343,8 +354,7 @@ class HttpStatusSource:
                 return status_list
         try:
             data = self._fetch(issuer.status_url(list_id))
-            status_list = decode_status_list(data, self.trust, now=now)
-            status_list = _checked(status_list, issuer_id, list_id)
+            status_list = _checked(_decode_kept(data, self.trust, now), issuer_id, list_id)
         except (OSError, http.client.HTTPException, StatusListError) as exc:
             cached = self._cached(issuer_id, list_id, now)
             if cached is not None:
@@ -366,7 +376,7 @@ class HttpStatusSource:
             return None
         try:
             data = _cache_path(self.cache_dir, issuer_id, list_id).read_bytes()
-            return _checked(decode_status_list(data, self.trust, now=now), issuer_id, list_id)
+            return _checked(_decode_kept(data, self.trust, now), issuer_id, list_id)
         except (OSError, StatusListError):
             return None
 
@@ -379,6 +389,10 @@ class HttpStatusSource:
         if len(data) > MAX_STATUS_LIST_BYTES:
             raise StatusListError("malformed", "status list too large")
         return data
+
+
+def _decode_kept(data: bytes, trust: TrustStore, now: int) -> StatusList:
+    return decode_status_list(data, trust, now=now, allow_expired=True)
 
 
 def _checked(status_list: StatusList, issuer_id: str, list_id: int) -> StatusList:
