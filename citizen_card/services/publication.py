@@ -40,6 +40,7 @@ from verify.status import (
     StatusList as SignedStatusList,
 )
 from verify.trust import TrustStore
+from verify.web import VerifierPolicy
 
 POLL_SECONDS = 5.0
 # Verifiers may use a list this long without asking again (the draft's ttl claim) ...
@@ -81,6 +82,10 @@ class IssuerVerifierBackend:
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self._settings = settings
         self._engine = engine
+        self._policy = VerifierPolicy(
+            status_max_age_seconds=settings.status_max_age_hours * 3600,
+            verdict_clear_seconds=settings.verdict_clear_seconds,
+        )
         self._stamp = register_stamp(str(engine.url), settings.instance_path)
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
@@ -197,6 +202,9 @@ class IssuerVerifierBackend:
 
     def expected_base(self) -> str | None:
         return self._settings.verify_base_url.rstrip("/")
+
+    def policy(self) -> VerifierPolicy:
+        return self._policy
 
     def count(self, reason: str) -> None:
         """Count a verification by day and reason; written to the database once a minute."""
