@@ -114,7 +114,7 @@ def test_the_browsers_own_history_still_records_the_address_it_opened(
     # visit to the address the camera opened, fragment and all, before any script runs.
     import sqlite3
 
-    from conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
     token = served_city.token()
     profile = tmp_path / "profile"
