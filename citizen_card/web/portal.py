@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from flask import Blueprint, Response, render_template, request
 
 from citizen_card.context import app_context
@@ -19,7 +22,10 @@ PER_ADDRESS_LIMIT = "20 per hour;50 per day"
 def _card_key() -> str:
     typed = (request.form.get("card_number") or "").upper()
     compact = "".join(ch for ch in typed if ch.isalnum())[:16]
-    return "my-card:" + compact
+    # Keyed by an HMAC, not the number: the limiter logs the key of a limit it enforces
+    # and keeps it in its storage (Redis), and neither may hold a card number.
+    digest = hmac.new(app_context().settings.secret_key, compact.encode(), hashlib.sha256)
+    return "my-card:" + digest.hexdigest()[:24]
 
 
 @bp.get("/my-card")

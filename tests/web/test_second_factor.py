@@ -129,10 +129,12 @@ def test_clerks_need_a_second_factor_only_where_the_city_says(
     assert client.get("/residents/").status_code == 200
     from dataclasses import replace
 
-    from citizen_card.context import EXTENSION_KEY, AppContext
+    from citizen_card.context import EXTENSION_KEY
 
     ctx = app.extensions[EXTENSION_KEY]
-    app.extensions[EXTENSION_KEY] = AppContext(replace(ctx.settings, require_totp_for_clerks=True))
+    app.extensions[EXTENSION_KEY] = replace(
+        ctx, settings=replace(ctx.settings, require_totp_for_clerks=True)
+    )
     try:
         response = client.get("/residents/")
         assert response.status_code == 302
