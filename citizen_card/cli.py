@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import BinaryIO, TextIO
 
 import click
 from flask import Flask
 from sqlalchemy import func, inspect, select
 
 from citizen_card import create_app
-from citizen_card.config import ConfigError
+from citizen_card.config import ConfigError, load_settings
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.instance import ensure_instance
 from citizen_card.models import Staff
+from citizen_card.models.staff import ROLES
 from citizen_card.paths import MIGRATIONS, instance_path_from_env
 from citizen_card.services import accounts
 from citizen_card.services.errors import DomainError
-from citizen_card.wiring import ROUTE_ENVIRON_KEY
 
 
 def _app() -> Flask:
@@ -91,7 +91,7 @@ def init() -> None:
 
 @main.command("create-staff")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "clerk", "auditor"]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_staff(name: str, role: str, password_stdin: bool) -> None:
     """Create a staff account; prints a one-time password unless one comes on stdin."""
@@ -135,38 +135,52 @@ def create_token(name: str) -> None:
     click.echo(token)
 
 
-# gunicorn's atom for a WSGI environ variable is %({name}e)s, the name in lower case.
-ACCESS_LOG_FORMAT = '%(t)s "%(m)s %({' + ROUTE_ENVIRON_KEY + '}e)s" %(s)s %(b)s %(L)ss'
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
-    """Run the service with gunicorn, a production WSGI server."""
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Processes: 1 with the default (memory) rate-limit storage, 2 with a shared one.",
+)
+@click.option("--threads", type=int, default=None, help="Threads per process (default 8).")
+@click.option(
+    "--plain-http",
+    is_flag=True,
+    help="On a non-loopback address, keep cookies without Secure and send no HSTS "
+    "(a test network without TLS only).",
+)
+def serve(host: str, port: int, workers: int | None, threads: int | None, plain_http: bool) -> None:
+    """Run the service with gunicorn, a production WSGI server (see citizen_card/serving.py)."""
     from gunicorn.app.base import BaseApplication
 
-    app = _app()
+    from citizen_card import serving
+
+    try:
+        settings = load_settings(instance_path_from_env())
+        chosen = serving.plan(
+            settings, host=host, workers=workers, threads=threads, plain_http=plain_http
+        )
+        app = create_app(chosen.settings)
+    except (ConfigError, serving.ServeRefused) as exc:
+        raise click.ClickException(str(exc)) from exc
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            options: dict[str, Any] = {
-                "bind": f"{host}:{port}",
-                "workers": workers,
-                # The route template instead of the path, and no client address: a line
-                # ties no card, resident or code to a person or place (wiring.py).
-                "accesslog": "-",
-                "access_log_format": ACCESS_LOG_FORMAT,
-                "forwarded_allow_ips": "127.0.0.1",
-            }
-            for key, value in options.items():
+            for key, value in chosen.gunicorn_options(host, port).items():
                 self.cfg.set(key, value)
 
         def load(self) -> Flask:
             return app
 
-    click.echo(f"Serving on http://{host}:{port}")
+    for warning in chosen.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    scheme = "https (behind your TLS proxy)" if chosen.settings.secure_cookies else "http"
+    click.echo(
+        f"Serving on {host}:{port} ({scheme}; {chosen.workers} process(es), "
+        f"{chosen.threads} threads each)"
+    )
     Server().run()
 
 
@@ -295,16 +309,76 @@ def audit_export_head() -> None:
     click.echo(json.dumps(statement, indent=2, sort_keys=True))
 
 
+@main.group()
+def places() -> None:
+    """The directory of places that accept the card, as CSV (see docs/places.md)."""
+
+
+@places.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Check the file and say what would change.")
+def places_import(file: BinaryIO, dry_run: bool) -> None:
+    """Create and update places from FILE.csv: all rows or none."""
+    from citizen_card.services import places_csv
+    from citizen_card.services.places import Languages
+
+    data = file.read(places_csv.MAX_IMPORT_BYTES + 1)
+    app = _app()
+    with app.app_context():
+        ctx = app_context()
+        try:
+            report = places_csv.import_csv(
+                db.session,
+                data,
+                languages=Languages.from_settings(ctx.settings),
+                actor=None,
+                now=ctx.now(),
+            )
+        except places_csv.CsvImportFailed as exc:
+            db.session.rollback()
+            for problem in exc.problems:
+                click.echo(problem.message, err=True)
+            if exc.count > len(exc.problems):
+                click.echo(f"... and {exc.count - len(exc.problems)} more.", err=True)
+            raise click.ClickException(exc.message) from exc
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+    verb = "Would import" if dry_run else "Imported"
+    click.echo(
+        f"{verb}: {report.created} new, {report.updated} changed, "
+        f"{report.unchanged} unchanged place(s)."
+    )
+
+
+@places.command("export")
+@click.option(
+    "--output", "-o", type=click.File("w", encoding="utf-8"), default="-", show_default=True
+)
+def places_export(output: TextIO) -> None:
+    """Write every place (published or not) as CSV, to re-import after editing."""
+    from citizen_card.services import places_csv
+    from citizen_card.services.places import Languages
+
+    app = _app()
+    with app.app_context():
+        languages = Languages.from_settings(app_context().settings)
+        output.write(places_csv.export_csv(db.session, languages=languages))
+
+
 @main.command()
 @click.option("--dry-run", is_flag=True, help="Only say how many would be deleted.")
 def purge(dry_run: bool) -> None:
-    """Delete residents whose cards all expired more than RETENTION_MONTHS ago.
+    """Delete residents whose cards all expired more than RETENTION_MONTHS ago, and batch
+    sheets nobody fetched.
 
     Run it daily (cron or a systemd timer); see README.
     """
     app = _app()
+    closed = 0
     with app.app_context():
-        from citizen_card.services import retention
+        from citizen_card.services import place_requests, print_jobs, retention
 
         ctx = app_context()
         result = retention.purge(
@@ -315,6 +389,11 @@ def purge(dry_run: bool) -> None:
         else:
             db.session.commit()
             retention.sweep_keys(db.session, ctx.registry_keys)
+            closed = place_requests.close_stale(db.session, now=ctx.now())
+            db.session.commit()
+            # Batch sheets nobody fetched go with their jobs after an hour (the store
+            # writes on its own connection: the session above holds no lock any more).
+            ctx.print_jobs.store.sweep(before=ctx.now() - print_jobs.JOB_MAX_AGE)
             db.session.remove()
             if not retention.make_deletions_final(db.engine, ctx.registry_keys):
                 raise click.ClickException(
@@ -323,6 +402,8 @@ def purge(dry_run: bool) -> None:
                 )
     verb = "Would delete" if dry_run else "Deleted"
     click.echo(f"{verb} {result.residents} resident record(s) past the retention period.")
+    if not dry_run and closed:
+        click.echo(f"Closed {closed} request(s) to list a service, undecided for 90 days.")
 
 
 if __name__ == "__main__":

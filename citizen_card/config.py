@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from citizen_card.database import lock_timeout_connect_args
+
 ENV_PREFIX = "CITIZEN_CARD_"
 SECRET_NAMES = ("SECRET_KEY", "MASTER_KEY", "BLIND_INDEX_KEY")
 
@@ -62,6 +64,9 @@ class Settings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 10
     secure_cookies: bool = False
+    # How long a request waits for a database lock (SQLite's write lock, a PostgreSQL row
+    # lock) before it answers 503 "busy, try again".
+    database_lock_timeout_ms: int = 5000
     # Anyone may verify; this limits how often one address may ask (Flask-Limiter syntax).
     verify_rate_limit: str = "120 per minute"
     # A card is "valid" only on a status list at most this old (and never past the list's
@@ -80,15 +85,33 @@ class Settings:
     languages: tuple[str, ...] = ("en", "fr")
     default_language: str = "en"
     max_photo_bytes: int = 8 * 1024 * 1024
+    # The places directory (/places). A map is shown only with a tile server the city
+    # chooses, e.g. "https://tiles.example.org/{z}/{x}/{y}.png"; empty: no map and no
+    # request to anyone else. The attribution the tile provider asks for is then required.
+    map_tile_url: str = ""
+    map_attribution: str = ""
+    # Whether the card's back and the receipt print where the card is accepted (the
+    # address of /places: PLACES_URL, or VERIFY_BASE_URL + "/places" when empty).
+    places_on_card: bool = False
+    places_url: str = ""
+    # How often one address may ask to list a service (Flask-Limiter syntax).
+    places_join_rate_limit: str = "10 per hour;50 per day"
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def engine_options(self) -> dict[str, Any]:
+        # A request waits this long for a lock, then answers 503 (database.py).
+        connect_args = lock_timeout_connect_args(self.database_url, self.database_lock_timeout_ms)
+        if self.database_url.startswith("sqlite"):
+            return {"connect_args": connect_args}
+        return {"pool_pre_ping": True, "connect_args": connect_args}
 
     def flask_config(self) -> dict[str, Any]:
         cookie_prefix = "__Host-" if self.secure_cookies else ""
         return {
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
+            "SQLALCHEMY_ENGINE_OPTIONS": self.engine_options(),
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
             # Said explicitly: the limiter object outlives an app, and keeps the last
             # app's setting when the next one does not give its own.
@@ -108,13 +131,6 @@ class Settings:
             "WTF_CSRF_ENABLED": True,
             **self.extra,
         }
-
-
-def _engine_options(url: str) -> dict[str, Any]:
-    if url.startswith("sqlite"):
-        # Several counter threads write at once; wait for the lock instead of failing.
-        return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True}
 
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False}
@@ -204,4 +220,33 @@ def load_settings(instance_path: str | Path, **overrides: Any) -> Settings:
         raise ConfigError("STATUS_MAX_AGE_HOURS must be at least 1")
     if settings.verdict_clear_seconds < 1:
         raise ConfigError("VERDICT_CLEAR_SECONDS must be at least 1")
+    if settings.map_tile_url:
+        tile_origin(settings.map_tile_url)
+        if not settings.map_attribution.strip():
+            raise ConfigError(
+                "MAP_ATTRIBUTION is required with MAP_TILE_URL (tile providers ask for it)"
+            )
     return settings
+
+
+_TILE_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?")
+
+
+def tile_origin(template: str) -> str:
+    """The origin (scheme://host[:port]) of a map tile URL template such as
+    ``https://tiles.example.org/{z}/{x}/{y}.png``; the page's CSP allows images from it.
+
+    :raises ConfigError: not http(s), a host that is not literal (no ``{s}`` subdomains:
+        the CSP names exactly one origin), credentials, or no ``{z}``, ``{x}``, ``{y}``.
+    """
+    scheme, sep, rest = template.partition("://")
+    host, slash, _path = rest.partition("/")
+    if scheme not in ("http", "https") or not sep or not slash:
+        raise ConfigError("MAP_TILE_URL must start with https:// (or http://) and a host")
+    if not _TILE_HOST.fullmatch(host):
+        raise ConfigError(
+            "MAP_TILE_URL must name one literal host (no {s} subdomains, no user:password@)"
+        )
+    if any(slot not in template for slot in ("{z}", "{x}", "{y}")):
+        raise ConfigError("MAP_TILE_URL must hold {z}, {x} and {y}")
+    return f"{scheme}://{host.lower()}"

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from flask import Flask, current_app
 
@@ -16,7 +15,7 @@ from citizen_card.config import Settings
 from citizen_card.extensions import db
 from citizen_card.services import city
 from citizen_card.services.accounts import PasswordPolicy, SessionTimeouts
-from citizen_card.services.print_jobs import BatchContext, FileJobStore, PrintJobs
+from citizen_card.services.print_jobs import BatchContext, JobStore, PrintJobs
 from citizen_card.services.registry import RegistryKeys, RegistryPolicy
 
 EXTENSION_KEY = "citizen_card"
@@ -55,7 +54,7 @@ class AppContext:
 
 
 def install(app: Flask, settings: Settings) -> AppContext:
-    store = FileJobStore(Path(app.instance_path) / "print-jobs")
+    store = JobStore(lambda: db.engine, now=lambda: datetime.now(UTC))
     scope = functools.partial(_batch_context, app)
     ctx = AppContext(settings, PrintJobs(store, master_key=settings.master_key, scope=scope))
     app.extensions[EXTENSION_KEY] = ctx

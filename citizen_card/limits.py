@@ -18,6 +18,7 @@ from flask_babel import ngettext
 from limits import parse_many
 
 from citizen_card.extensions import limiter
+from citizen_card.limit_keys import opaque
 from citizen_card.services.errors import N_, DomainError
 
 
@@ -76,7 +77,7 @@ def enforce_search_limit(limits_text: str, staff_id: int) -> None:
 
     :raises LimitReached: the account searched more often than ``limits_text`` allows.
     """
-    wait = check(limits_text, "search", str(staff_id))
+    wait = check(limits_text, "search", opaque("staff", str(staff_id)))
     if wait is not None:
         raise LimitReached(
             N_(

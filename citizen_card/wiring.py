@@ -10,15 +10,16 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from limits import parse_many
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from citizen_card import context, database  # noqa: F401 — database sets up connections
+from citizen_card import context, database
 from citizen_card.config import Settings
 from citizen_card.extensions import babel, csrf, db, limiter, login, migrate
+from citizen_card.limit_keys import address_key
 from citizen_card.limits import LimitReached
 from citizen_card.models import Staff
 from citizen_card.paths import MIGRATIONS, TRANSLATIONS
@@ -47,7 +48,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     # included. The CSRF token, SameSite cookies and _refuse_cross_site_forms do the job.
     app.config.setdefault("WTF_CSRF_SSL_STRICT", False)
     csrf.init_app(app)
-    app.before_request(_name_the_route)
+    app.before_request(_prepare_request)
     app.before_request(_refuse_cross_site_forms)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
@@ -70,12 +71,13 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(OperationalError, _database_busy)
 
     # Blueprints import the extensions above; importing them here keeps the factory the
     # only place where the app is assembled.
     from citizen_card.api import cards as api_cards
     from citizen_card.api import v1
-    from citizen_card.web import admin, auth, cards, portal, residents, site
+    from citizen_card.web import admin, auth, cards, places, portal, residents, site
 
     for blueprint in (
         site.bp,
@@ -86,6 +88,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         api_cards.bp,
         cards.bp,
         portal.bp,
+        places.bp,
         verify_web.bp,
     ):
         app.register_blueprint(blueprint)
@@ -119,7 +122,7 @@ def _per_address_limit(view: Callable[..., Any], limit_text: str) -> Callable[..
     @wraps(view)
     def limited(*args: Any, **kwargs: Any) -> Any:
         prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
-        if not limiter.limiter.hit(item, prefix, "verify", get_remote_address()):
+        if not limiter.limiter.hit(item, prefix, "verify", address_key()):
             return error_response(
                 429, "rate_limited", _("Too many requests. Please wait a moment.")
             )
@@ -137,19 +140,32 @@ def _select_locale() -> str | None:
 
 
 def _load_staff(user_id: str) -> Staff | None:
+    if g.get("database_busy"):
+        return None  # the busy page is drawn without asking the database again
     token = session.get("sid")
     if not isinstance(token, str):
         return None
     ctx = context.app_context()
-    row = accounts.resume_session(db.session, token, now=ctx.now(), timeouts=ctx.session_timeouts)
+    try:
+        row = accounts.resume_session(
+            db.session, token, now=ctx.now(), timeouts=ctx.session_timeouts
+        )
+        db.session.commit()  # the session's bookkeeping: last seen, or an expired row gone
+    except OperationalError as exc:
+        db.session.rollback()
+        if not database.is_lock_timeout(exc) or request.method not in _SAFE_METHODS:
+            g.database_busy = True
+            raise
+        # A reading request met a writer: the bookkeeping can wait for the next request.
+        row = accounts.resume_session(
+            db.session, token, now=ctx.now(), timeouts=ctx.session_timeouts, touch=False
+        )
     if row is None:
-        db.session.commit()  # the expired row was deleted
         session.clear()
         return None
     if str(row.staff_id) != user_id:
         return None
     g.staff_session = row
-    db.session.commit()
     return row.staff
 
 
@@ -188,6 +204,7 @@ _CACHEABLE = {
     "verify.static",
     "verify.service_worker",
     "static",
+    "places.geojson",
 }
 
 
@@ -195,13 +212,20 @@ _CACHEABLE = {
 ROUTE_ENVIRON_KEY = "citizen_card.route"
 
 
-def _name_the_route() -> None:
-    """Tell the access log which route answered, never the path itself.
+def _prepare_request() -> None:
+    """Say how this request's transactions begin, and name its route for the access log.
 
-    A path holds card numbers and resident ids (``/cards/23P2A7DJXWYA/pdf``); beside a
-    time they tie a card to a moment, and beside an address to a place. The template
+    A request that writes (by its method, or a view marked ``database.writes``) takes the
+    SQLite write lock when its transaction begins; any other never takes it
+    (database.py).
+
+    The access log gets the route template, never the path itself: a path holds card
+    numbers and resident ids (``/cards/23P2A7DJXWYA/pdf``); beside a time they tie a card
+    to a moment, and beside an address to a place. The template
     (``/cards/<card_number>/pdf``) says what the server did and nothing about whom.
     """
+    view = current_app.view_functions.get(request.endpoint or "")
+    database.set_request_mode(request.method not in _SAFE_METHODS or database.view_writes(view))
     rule = request.url_rule
     request.environ[ROUTE_ENVIRON_KEY] = rule.rule if rule is not None else "(no route)"
 
@@ -222,6 +246,21 @@ def _refuse_cross_site_forms() -> Any:
 def _rollback_on_error(exc: BaseException | None) -> None:
     if exc is not None:
         db.session.rollback()
+    database.reset_request_mode()
+
+
+def _database_busy(exc: OperationalError) -> Any:
+    """A lock wait ran out (another writer held it for seconds): say so, and when to retry.
+
+    Any other database error is a fault, not a busy moment: it stays a 500.
+    """
+    if not database.is_lock_timeout(exc):
+        raise exc
+    log.warning("database busy: a request gave up waiting for a lock")
+    response = error_response(
+        503, "busy", _("The service is busy for a moment. Please try again in a few seconds.")
+    )
+    return (*response, {"Retry-After": "2"})
 
 
 def wants_json() -> bool:
@@ -235,7 +274,10 @@ def error_response(
     if wants_json():
         body = {"error": code, "message": message} | ({"field": field} if field else {})
         return jsonify(body), status
-    return render_template("error.html", status=status, message=message), status
+    page = render_template(
+        "error.html", status=status, message=message, database_busy=code == "busy"
+    )
+    return page, status
 
 
 def _http_error(exc: HTTPException) -> Any:

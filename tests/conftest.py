@@ -259,3 +259,29 @@ def make_resident(app: Flask) -> Callable[..., str]:
             return resident.public_id
 
     return _create
+
+
+@pytest.fixture
+def make_place(app: Flask) -> Callable[..., int]:
+    """Add a place through the service (published unless said otherwise); returns its id."""
+
+    def _create(published: bool = True, **fields: str) -> int:
+        from citizen_card.context import app_context
+        from citizen_card.services import places
+
+        values = {"category": "library", "name_en": "Central Library"} | fields
+        with app.app_context():
+            ctx = app_context()
+            languages = places.Languages.from_settings(ctx.settings)
+            place = places.create_place(
+                db.session,
+                places.validate(values, languages),
+                languages=languages,
+                actor=None,
+                now=ctx.now(),
+                published=published,
+            )
+            db.session.commit()
+            return place.id
+
+    return _create

@@ -1,4 +1,5 @@
-"""The shape of the code: imports in verify/ only go down, with no circle."""
+"""The shape of the code: short modules, imports in verify/ only go down with no circle,
+and no library's private internals."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("citizen_card", "verify")
+FIRST_PARTY = frozenset({*PACKAGES, "tests"})
+MAX_MODULE_LINES = 600
+# Undocumented internals that were imported before and must not come back; anything
+# with a component starting with "_" counts as well.
+KNOWN_PRIVATE_MODULES = frozenset({"qrcode.util", "qrcode.base"})
 
 # verify/, bottom first: a module imports only from the layers below its own.
 VERIFY_LAYERS: tuple[frozenset[str], ...] = (
@@ -79,6 +86,47 @@ def find_cycle(graph: Mapping[str, set[str]]) -> list[str] | None:
         if node not in state and (found := visit(node)) is not None:
             return found
     return None
+
+
+def long_modules(package_dir: Path, limit: int = MAX_MODULE_LINES) -> list[str]:
+    """``path: lines`` for every Python file under ``package_dir`` longer than ``limit``."""
+    return sorted(
+        f"{path.relative_to(package_dir.parent)}: {lines}"
+        for path in package_dir.rglob("*.py")
+        if (lines := len(path.read_text().splitlines())) > limit
+    )
+
+
+def is_private(module: str, first_party: frozenset[str] = FIRST_PARTY) -> bool:
+    """A module path outside this project that is some library's internals."""
+    parts = module.split(".")
+    if parts[0] in first_party:
+        return False
+    hidden = any(p.startswith("_") and not (p.startswith("__") and p.endswith("__")) for p in parts)
+    return hidden or any(module == m or module.startswith(m + ".") for m in KNOWN_PRIVATE_MODULES)
+
+
+def private_imports(package_dir: Path) -> list[str]:
+    """``path imports module`` for each library internal imported under ``package_dir``."""
+    root = package_dir.parent
+    first_party = FIRST_PARTY | {package_dir.name}
+    found: list[str] = []
+    for path in package_dir.rglob("*.py"):
+        private = {m for m in imported_modules(path, root) if is_private(m, first_party)}
+        # "from qrcode.util import QRData" is one import of qrcode.util, not two.
+        shortest = {m for m in private if not any(m.startswith(p + ".") for p in private)}
+        found.extend(f"{path.relative_to(root)} imports {m}" for m in shortest)
+    return sorted(found)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_is_over_600_lines(package: str) -> None:
+    assert long_modules(ROOT / package) == []
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_private_module_of_a_library_is_imported(package: str) -> None:
+    assert private_imports(ROOT / package) == []
 
 
 def test_verify_has_no_import_circle() -> None:
@@ -161,3 +209,28 @@ def test_no_circle_in_a_layered_package(tmp_path: Path) -> None:
     graph = import_graph(package)
     assert graph["pkg.top"] == {"pkg.middle", "pkg.bottom"}
     assert find_cycle(graph) is None
+
+
+def test_a_long_module_is_found(tmp_path: Path) -> None:
+    package = _write_package(
+        tmp_path, {"pkg/__init__.py": "", "pkg/long.py": "x = 1\n" * 601, "pkg/ok.py": "\n" * 600}
+    )
+    assert long_modules(package) == ["pkg/long.py: 601"]
+
+
+def test_private_imports_are_found(tmp_path: Path) -> None:
+    package = _write_package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "from __future__ import annotations\nfrom verify._cbor import x\n",
+            "pkg/a.py": "from qrcode.util import QRData\nimport json\n",
+            "pkg/b.py": "def late():\n    from qrcode import base\n    import lib._speedups\n",
+            "pkg/c.py": "from zxingcpp import _private_name\nfrom . import _own_helper\n",
+        },
+    )
+    assert private_imports(package) == [
+        "pkg/a.py imports qrcode.util",
+        "pkg/b.py imports lib._speedups",
+        "pkg/b.py imports qrcode.base",
+        "pkg/c.py imports zxingcpp._private_name",
+    ]

@@ -12,7 +12,7 @@ fail.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -233,3 +233,71 @@ def test_the_purge_leaves_no_key_or_ciphertext_in_the_files(
     finally:
         if files is not None:
             files.close()
+
+
+def test_a_reader_that_holds_on_delays_the_cleaning_until_the_purge(
+    store_app: tuple[Flask, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An old transaction that still sees the deleted rows (a long read) stops the file
+    cleaning: the erasure is committed anyway, and the next purge finishes the job."""
+    from citizen_card import database
+
+    app, backend = store_app
+    monkeypatch.setattr(database, "CHECKPOINT_ATTEMPTS", 1)
+    monkeypatch.setattr(database, "REWRITE_ATTEMPTS", 2)
+    client, headers = _api_client(app)
+    erased = _register(client, headers, given_names="Nasrin", family_names="Sotoudeh")
+    keys, pieces = _traces(app, erased, b"")
+    with app.app_context():
+        settings: Settings = app_context().settings
+    files = PostgresFiles(postgres_url()) if backend == "postgresql" else None
+    reader = _hold_an_old_snapshot(settings, backend)
+    try:
+        assert client.delete(f"/api/v1/residents/{erased}", headers=headers).status_code == 204
+        held = _read_all(app, backend, files)
+        if backend == "sqlite":
+            assert found(held, pieces) > 0  # the log could not be truncated under the reader
+        else:
+            assert found(held, keys) == 1  # VACUUM FULL had to keep the dead row
+    finally:
+        reader.close()
+    for name, value in {
+        "INSTANCE": str(settings.instance_path),
+        "SECRET_KEY": instance_key(1),
+        "MASTER_KEY": instance_key(2),
+        "BLIND_INDEX_KEY": instance_key(3),
+        "DATABASE_URL": settings.database_url,
+        "KEYSTORE_URL": settings.keystore_url,
+    }.items():
+        monkeypatch.setenv(f"CITIZEN_CARD_{name}", value)
+    try:
+        result = CliRunner().invoke(cli, ["purge"])
+        assert result.exit_code == 0, result.output
+        after = _read_all(app, backend, files)
+        assert found(after, keys) == 0
+        if backend == "sqlite":
+            assert found(after, pieces) == 0
+    finally:
+        if files is not None:
+            files.close()
+
+
+class _Reader:
+    def __init__(self, close: Callable[[], None]) -> None:
+        self.close = close
+
+
+def _hold_an_old_snapshot(settings: Settings, backend: str) -> _Reader:
+    """A connection inside a transaction that began before the erasure."""
+    if backend == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"))
+        conn.execute("BEGIN")
+        conn.execute("SELECT count(*) FROM resident").fetchone()
+        return _Reader(conn.close)
+    import psycopg
+
+    pg = psycopg.connect(settings.keystore_url)
+    pg.execute("SELECT txid_current()")  # an open transaction with an id: the horizon stays
+    return _Reader(lambda: (pg.rollback(), pg.close()))

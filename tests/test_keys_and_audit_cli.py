@@ -50,7 +50,8 @@ def test_rotation_keeps_old_cards_and_revocation_kills_them(
     listing = runner.invoke(main, ["keys", "list"])
     assert f"{old_kid}  retired" in listing.output
 
-    revoked = runner.invoke(main, ["keys", "revoke", old_kid, "--yes"])
+    # A kid may start with "-" (base64url): after "--" it is never read as an option.
+    revoked = runner.invoke(main, ["keys", "revoke", "--yes", "--", old_kid])
     assert revoked.exit_code == 0, revoked.output
     jwks = client.get("/.well-known/jwks.json").json
     assert old_kid not in {k["kid"] for k in jwks["keys"]}
@@ -76,7 +77,7 @@ def test_revoking_the_signing_key_makes_a_new_one(
 ) -> None:
     card = issue(client, clerk_headers, make_resident())
     kid = client.get("/.well-known/jwks.json").json["keys"][0]["kid"]
-    assert runner.invoke(main, ["keys", "revoke", kid, "--yes"]).exit_code == 0
+    assert runner.invoke(main, ["keys", "revoke", "--yes", "--", kid]).exit_code == 0
     assert reason(client, card) == "key_revoked"
     fresh = issue(client, clerk_headers, make_resident(given_names="Rui"))
     assert reason(client, fresh) == "ok"

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response
 
+from citizen_card import database
 from citizen_card.api.common import api_staff, bearer_required, json_object
 from citizen_card.context import app_context
 from citizen_card.extensions import db
@@ -57,6 +58,7 @@ def get_card(card_number: str) -> dict[str, Any]:
 
 @bp.get("/cards/<card_number>/pdf")
 @bearer_required("clerk")
+@database.writes  # an audited reading: its transaction writes
 def card_pdf(card_number: str) -> Response:
     ctx = app_context()
     card = cards.get_card(db.session, card_number)

@@ -7,11 +7,12 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from citizen_card import database
 from citizen_card.api.common import ApiError, api_staff, bearer_required, json_object
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.limits import enforce_search_limit
-from citizen_card.services import registry, search
+from citizen_card.services import erasure, registry, search
 from citizen_card.services.errors import N_
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -86,6 +87,7 @@ def search_residents() -> dict[str, Any]:
 
 @bp.get("/residents/<public_id>")
 @bearer_required("clerk")
+@database.writes  # an audited reading: its transaction writes
 def get_resident(public_id: str) -> dict[str, Any]:
     ctx = app_context()
     record = registry.view(
@@ -123,7 +125,7 @@ def update_resident(public_id: str) -> dict[str, Any]:
 def delete_resident(public_id: str) -> tuple[str, int]:
     ctx = app_context()
     resident = registry.get(db.session, public_id)
-    registry.erase(
+    erasure.erase(
         db.session,
         resident,
         keys=ctx.registry_keys,
@@ -137,6 +139,7 @@ def delete_resident(public_id: str) -> tuple[str, int]:
 
 @bp.get("/residents/<public_id>/export")
 @bearer_required("clerk")
+@database.writes  # an audited reading: its transaction writes
 def export_resident(public_id: str) -> dict[str, Any]:
     ctx = app_context()
     data = registry.export(
@@ -154,11 +157,13 @@ def put_photo(public_id: str) -> tuple[str, int]:
         raise ApiError(
             415, "unsupported_media_type", N_("Send the photo as image/jpeg or image/png.")
         )
+    # Decoded before the transaction begins: it holds the write lock while it lasts.
+    photo = registry.prepare_photo(request.get_data(cache=False), ctx.registry_policy)
     resident = registry.get(db.session, public_id)
     registry.set_photo(
         db.session,
         resident,
-        request.get_data(cache=False),
+        photo,
         keys=ctx.registry_keys,
         policy=ctx.registry_policy,
         actor=api_staff(),

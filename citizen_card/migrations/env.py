@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import context
 from flask import current_app
+from sqlalchemy.engine import Connection
 
 target_db = current_app.extensions["migrate"].db
 target_metadata = target_db.metadata
@@ -29,8 +33,29 @@ def run_migrations_online() -> None:
             render_as_batch=True,
             compare_type=True,
         )
-        with context.begin_transaction():
+        with _sqlite_foreign_keys_off(connection), context.begin_transaction():
             context.run_migrations()
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """Batch mode drops and re-creates a table; with foreign keys on, SQLite's implicit
+    DELETE of the old table would cascade to every row that refers to it (sessions and
+    API tokens of a rebuilt staff table). SQLite's own recipe: keys off outside the
+    transaction, check them after, keys on again."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    # The pragma is a no-op inside a transaction, so it goes to the driver before one.
+    raw = connection.connection.driver_connection
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left rows with broken foreign keys: {broken}")
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -3,6 +3,8 @@
 from citizen_card.models.audit import AuditEvent, AuditHead
 from citizen_card.models.card import Card, StatusList
 from citizen_card.models.keys import SigningKey
+from citizen_card.models.place import Place, PlaceJoinRequest, PlaceText
+from citizen_card.models.print_job import PrintJobRow
 from citizen_card.models.resident import Evidence, Resident, ResidentNameToken
 from citizen_card.models.settings import CitySetting, VerificationCount
 from citizen_card.models.staff import ApiToken, Staff, StaffSession
@@ -14,6 +16,10 @@ __all__ = [
     "Card",
     "CitySetting",
     "Evidence",
+    "Place",
+    "PlaceJoinRequest",
+    "PlaceText",
+    "PrintJobRow",
     "Resident",
     "ResidentNameToken",
     "SigningKey",

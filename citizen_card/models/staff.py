@@ -11,12 +11,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from citizen_card.extensions import db
 from citizen_card.models.types import UTCDateTime
 
-ROLES = ("admin", "clerk", "auditor")
+# An editor keeps the places directory and never sees a resident or a card.
+ROLES = ("admin", "clerk", "auditor", "editor")
 
 
 class Staff(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "staff"
-    __table_args__ = (CheckConstraint("role IN ('admin', 'clerk', 'auditor')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN (" + ", ".join(f"'{role}'" for role in ROLES) + ")", name="role"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

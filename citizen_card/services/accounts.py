@@ -330,9 +330,18 @@ def start_session(session: DbSession, staff: Staff, *, now: datetime) -> str:
 
 
 def resume_session(
-    session: DbSession, token: str, *, now: datetime, timeouts: SessionTimeouts
+    session: DbSession,
+    token: str,
+    *,
+    now: datetime,
+    timeouts: SessionTimeouts,
+    touch: bool = True,
 ) -> StaffSession | None:
-    """The live session for a cookie value, or None when it ended or timed out."""
+    """The live session for a cookie value, or None when it ended or timed out.
+
+    With ``touch``, a timed-out row is deleted and the last-seen time moved on (once a
+    minute); without, nothing is written.
+    """
     row = session.execute(
         select(StaffSession).where(StaffSession.token_hash == hash_secret(token))
     ).scalar_one_or_none()
@@ -343,10 +352,11 @@ def resume_session(
         or now - row.last_seen_at > timeouts.idle
         or now - row.created_at > timeouts.absolute
     ):
-        session.delete(row)
+        if touch:
+            session.delete(row)
         return None
     # Writing on every request would serialise SQLite; a minute's precision is plenty.
-    if now - row.last_seen_at > timedelta(seconds=60):
+    if touch and now - row.last_seen_at > timedelta(seconds=60):
         row.last_seen_at = now
     return row
 

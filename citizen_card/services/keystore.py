@@ -15,6 +15,7 @@ from functools import cache
 
 from sqlalchemy import (
     Column,
+    Connection,
     DateTime,
     Engine,
     LargeBinary,
@@ -27,7 +28,13 @@ from sqlalchemy import (
     select,
 )
 
-from citizen_card.database import make_deletions_final
+from citizen_card.database import (
+    DEFERRED,
+    IMMEDIATE,
+    KEYSTORE_LOCK_TIMEOUT_MS,
+    lock_timeout_connect_args,
+    make_deletions_final,
+)
 
 metadata = MetaData()
 data_key = Table(
@@ -50,10 +57,17 @@ class KeyStore:
         self.engine = engine
         metadata.create_all(engine)
 
+    def _reading(self) -> Connection:
+        # Reads never take the key store's write lock (see citizen_card.database).
+        return self.engine.connect().execution_options(sqlite_begin=DEFERRED)
+
+    def _writing(self) -> Connection:
+        return self.engine.connect().execution_options(sqlite_begin=IMMEDIATE)
+
     def put(self, ref: str, wrapped: bytes) -> None:
         # Committed at once and on its own: a key must exist before any ciphertext that
         # needs it is committed. A key left behind by a failed registration is swept.
-        with self.engine.begin() as conn:
+        with self._writing() as conn, conn.begin():
             conn.execute(
                 insert(data_key).values(
                     ref=ref, wrapped=wrapped, created_at=datetime.now(UTC).replace(tzinfo=None)
@@ -61,7 +75,7 @@ class KeyStore:
             )
 
     def get(self, ref: str) -> bytes:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             wrapped = conn.execute(
                 select(data_key.c.wrapped).where(data_key.c.ref == ref)
             ).scalar_one_or_none()
@@ -74,7 +88,7 @@ class KeyStore:
         refs = list(refs)
         if not refs:
             return {}
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(
                 select(data_key.c.ref, data_key.c.wrapped).where(data_key.c.ref.in_(refs))
             )
@@ -89,7 +103,7 @@ class KeyStore:
         refs = list(refs)
         if not refs:
             return True
-        with self.engine.begin() as conn:
+        with self._writing() as conn, conn.begin():
             conn.execute(delete(data_key).where(data_key.c.ref.in_(refs)))
         return self.make_deletions_final()
 
@@ -102,7 +116,7 @@ class KeyStore:
         if older_than is not None:
             cutoff = (datetime.now(UTC) - older_than).replace(tzinfo=None)
             query = query.where(data_key.c.created_at < cutoff)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return set(conn.execute(query).scalars())
 
 
@@ -111,5 +125,5 @@ def open_keystore(url: str) -> KeyStore:
     """One store (and one connection pool) per URL for the life of the process."""
     if url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    options = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
-    return KeyStore(create_engine(url, **options))
+    connect_args = lock_timeout_connect_args(url, KEYSTORE_LOCK_TIMEOUT_MS)
+    return KeyStore(create_engine(url, connect_args=connect_args))

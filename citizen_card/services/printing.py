@@ -167,21 +167,20 @@ def cards_for_batch(session: DbSession, card_numbers: Iterable[str]) -> list[Car
     return cards
 
 
-def render_batch(
+def draw_batch(
     session: DbSession,
     cards: Sequence[Card],
     out: BinaryIO,
     *,
     settings: Settings,
     labels: CardLabels,
-    actor: Staff | None,
-    now: datetime,
     progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Write one A4 PDF of ``cards`` to ``out`` and mark them printed (one event each).
+    """Write one A4 PDF of ``cards`` to ``out``; only reads the database.
 
-    Faces are opened lazily, one sheet at a time, so personal data is in memory only
-    while its sheet is drawn.
+    Faces are opened lazily, one card at a time, so personal data is in memory only while
+    its sheet is drawn; the read transaction ends after each card, so a long batch holds
+    no snapshot that would keep an erasure's clean-up waiting.
 
     :raises CardNotActive: as :func:`card_face`, for any card of the batch.
     :raises IssuanceError: as :func:`card_face`, for any card of the batch.
@@ -190,9 +189,28 @@ def render_batch(
 
     def faces() -> Iterator[CardFace]:
         for card in cards:
-            yield card_face(card, settings=settings, labels=labels)
+            face = card_face(card, settings=settings, labels=labels)
+            session.commit()  # nothing to write: this only ends the read
+            yield face
 
     render_sheet_pdf(faces(), design, out, progress)
+
+
+def mark_batch_printed(
+    session: DbSession, card_ids: Sequence[int], *, actor: Staff | None, now: datetime
+) -> list[Card]:
+    """Mark printed those of ``card_ids`` that are still active (one event each).
+
+    A card revoked or erased while its sheet was drawn is left out; the caller compares.
+    """
+    cards = list(
+        session.scalars(
+            select(Card)
+            .where(Card.id.in_(card_ids), Card.status == "active", Card.resident_id.is_not(None))
+            .order_by(Card.id)
+        )
+    )
     for card in cards:
         card.printed_at = now
-        record(session, "card.print", card, actor=actor, now=now, batch=len(cards))
+        record(session, "card.print", card, actor=actor, now=now, batch=len(card_ids))
+    return cards

@@ -20,10 +20,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from citizen_card.config import Settings
+from citizen_card.database import DEFERRED, IMMEDIATE
 from citizen_card.models import Card, SigningKey, StatusList, VerificationCount
 from citizen_card.services import keyring
 from citizen_card.services.signals import keys_changed, register_stamp, status_changed
@@ -86,6 +87,10 @@ class IssuerVerifierBackend:
             status_max_age_seconds=settings.status_max_age_hours * 3600,
             verdict_clear_seconds=settings.verdict_clear_seconds,
         )
+        # Reads never take the write lock: a request that holds it (a logged-in clerk's
+        # POST) must not wait on itself when it verifies (database.py).
+        self._reader = engine.execution_options(sqlite_begin=DEFERRED)
+        self._writer = engine.execution_options(sqlite_begin=IMMEDIATE)
         self._stamp = register_stamp(str(engine.url), settings.instance_path)
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
@@ -125,7 +130,7 @@ class IssuerVerifierBackend:
             return current
         with self._lock:
             current = self._snapshot
-            with Session(self._engine) as session:
+            with Session(self._reader) as session:
                 fingerprint = self._fingerprint(session)
                 self._polled_at = time.monotonic()
                 if (
@@ -207,13 +212,19 @@ class IssuerVerifierBackend:
         return self._policy
 
     def count(self, reason: str) -> None:
-        """Count a verification by day and reason; written to the database once a minute."""
+        """Count a verification by day and reason; written to the database once a minute.
+
+        The write happens in a short-lived thread of its own: the request that happens to
+        be the minute's last never waits for the database's write lock.
+        """
         day = datetime.now(UTC).date().isoformat()
         with self._lock:
             self._counts[(day, reason if reason in REASONS else "malformed")] += 1
             due = time.monotonic() - self._flushed_at >= COUNT_FLUSH_SECONDS
+            if due:
+                self._flushed_at = time.monotonic()
         if due:
-            self.flush_counts()
+            threading.Thread(target=self.flush_counts, name="verification-counts").start()
 
     def flush_counts(self, session: DbSession | None = None) -> None:
         """Write the buffered counts; in ``session`` when the caller has one open (on
@@ -226,9 +237,14 @@ class IssuerVerifierBackend:
         if session is not None:
             add_counts(session, counts)
             return
-        with Session(self._engine) as own:
-            add_counts(own, counts)
-            own.commit()
+        try:
+            with Session(self._writer) as own:
+                add_counts(own, counts)
+                own.commit()
+        except SQLAlchemyError:
+            # Busy (or briefly unreachable): keep the counts for the next flush.
+            with self._lock:
+                self._counts.update(counts)
 
 
 def add_counts(session: DbSession, counts: Counter[tuple[str, str]]) -> None:

@@ -1,4 +1,4 @@
-"""Register, find, read, edit and erase residents.
+"""Register, read, edit and export residents (erasure: :mod:`erasure`; search: :mod:`search`).
 
 Personal fields never touch the database in clear: they are sealed with the resident's
 own data key (see :mod:`citizen_card.services.privacy`), and names are searchable only
@@ -15,14 +15,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from citizen_card.config import Settings
-from citizen_card.database import make_deletions_final
 from citizen_card.models import Card, Evidence, Resident, ResidentNameToken, Staff
 from citizen_card.models.resident import EVIDENCE_KINDS
-from citizen_card.services import audit, names, privacy, signals
+from citizen_card.services import audit, names, privacy
 from citizen_card.services.errors import N_, ResidentNotFound, ValidationFailed
 from citizen_card.services.keystore import KeyStore, open_keystore
 from citizen_card.services.photos import normalise_photo, thumbnail
@@ -320,7 +318,7 @@ def register(
     actor: Staff | None,
     now: datetime,
     evidence: Any = None,
-    photo: bytes | None = None,
+    photo: bytes | PreparedPhoto | None = None,
     policy: RegistryPolicy | None = None,
 ) -> Resident:
     """Create a resident with sealed details, blind indexes, evidence records and,
@@ -378,7 +376,7 @@ def update(
     policy: RegistryPolicy,
     actor: Staff | None,
     now: datetime,
-    photo: bytes | None = None,
+    photo: bytes | PreparedPhoto | None = None,
 ) -> ResidentDetails:
     """Apply changed fields (``None`` clears an optional one); record new evidence;
     replace the photo when one is given.
@@ -416,10 +414,26 @@ def update(
     return details
 
 
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A photo already decoded, cleaned and cropped (:func:`prepare_photo`)."""
+
+    jpeg: bytes
+
+
+def prepare_photo(data: bytes, policy: RegistryPolicy) -> PreparedPhoto:
+    """Decode and clean an upload before any transaction begins: decoding a phone photo
+    takes up to a second, and a writing transaction holds SQLite's write lock.
+
+    :raises ValidationFailed: the upload is not a usable image.
+    """
+    return PreparedPhoto(normalise_photo(data, max_bytes=policy.max_photo_bytes))
+
+
 def set_photo(
     session: DbSession,
     resident: Resident,
-    data: bytes,
+    data: bytes | PreparedPhoto,
     *,
     keys: RegistryKeys,
     policy: RegistryPolicy,
@@ -430,7 +444,7 @@ def set_photo(
 
     :raises ValidationFailed: the upload is not a usable image.
     """
-    jpeg = normalise_photo(data, max_bytes=policy.max_photo_bytes)
+    jpeg = (data if isinstance(data, PreparedPhoto) else prepare_photo(data, policy)).jpeg
     resident.photo_sealed = privacy.seal(data_key(resident, keys), jpeg, _aad(resident, "photo"))
     resident.updated_at = now
     audit.record(
@@ -516,88 +530,16 @@ def export(
     }
 
 
-SHRED_KEY = "citizen_card.shred"
-
-
-@dataclass
-class _PendingShred:
-    engine: Engine
-    keystore: KeyStore
-    refs: set[str] = field(default_factory=set)
-
-
-def shred_after_commit(session: DbSession, keys: RegistryKeys, public_id: str) -> None:
-    """Destroy the resident's data key once the deletion is committed, then make the
-    files of both databases forget the key and the deleted record.
-
-    Not before: if the transaction rolled back, the record would stay without its key.
-    """
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    pending: _PendingShred = session.info.setdefault(
-        SHRED_KEY, _PendingShred(engine, keys.keystore)
-    )
-    pending.refs.add(public_id)
-
-
-@event.listens_for(Session, "after_commit")
-def _shred_committed(session: Session) -> None:
-    pending: _PendingShred | None = session.info.pop(SHRED_KEY, None)
-    if pending is None:
-        return
-    pending.keystore.delete(pending.refs)
-    # The erased record's pages (sealed fields, photo, card QR text) are zeroed in the
-    # database file by secure_delete; the write-ahead log still holds them as they were.
-    make_deletions_final(pending.engine)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_shredding(session: Session) -> None:
-    session.info.pop(SHRED_KEY, None)
-
-
-def erase(
-    session: DbSession,
-    resident: Resident,
-    *,
-    keys: RegistryKeys,
-    actor: Staff | None,
-    now: datetime,
-    reason: str,
-) -> None:
-    """Erase a resident: revoke their cards, keep only the card numbers' revocation,
-    and delete the record with its data key, so backups of it become unreadable."""
-    for card in session.execute(select(Card).where(Card.resident_id == resident.id)).scalars():
-        if card.status != "revoked":
-            card.status = "revoked"
-            card.revocation_reason = "erased"
-            signals.status_changed(session, card.status_list_id)
-        card.qr_sealed = None
-        card.download_code_hash = None
-        card.resident_id = None
-    public_id = resident.public_id
-    session.delete(resident)
-    shred_after_commit(session, keys, public_id)
-    audit.record(
-        session,
-        actor=actor,
-        action="resident.erase",
-        target_type="resident",
-        target_ref=public_id,
-        now=now,
-        detail={"reason": reason},
-    )
-
-
 __all__ = [
+    "PreparedPhoto",
     "RegistryKeys",
     "RegistryPolicy",
     "ResidentDetails",
     "ResidentRecord",
-    "erase",
     "get",
     "open_details",
     "open_photo",
+    "prepare_photo",
     "register",
     "set_photo",
     "update",

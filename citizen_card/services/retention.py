@@ -10,7 +10,7 @@ from sqlalchemy import Engine, exists, select
 from citizen_card import database
 from citizen_card.config import Settings
 from citizen_card.models import Card, Resident
-from citizen_card.services import registry
+from citizen_card.services import erasure, registry
 from citizen_card.services.types import DbSession
 
 # A key with no resident is left alone this long: its registration may still be running.
@@ -54,7 +54,7 @@ def purge(
     residents = purgeable(session, settings, now=now)
     if not dry_run:
         for resident in residents:
-            registry.erase(session, resident, keys=keys, actor=None, now=now, reason="retention")
+            erasure.erase(session, resident, keys=keys, actor=None, now=now, reason="retention")
     return PurgeResult(len(residents))
 
 

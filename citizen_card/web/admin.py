@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from citizen_card import limits
+from citizen_card import database, limits
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.models import AuditEvent, Staff
@@ -119,6 +119,7 @@ def searches() -> str:
 
 @bp.get("/verifications")
 @role_required("admin")
+@database.writes
 def verifications() -> str:
     """How many cards were checked per day and with what verdict; nothing per card."""
     backend = current_app.extensions[verify_web.EXTENSION_KEY]

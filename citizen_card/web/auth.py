@@ -7,9 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from citizen_card import limit_keys
 from citizen_card.context import app_context
 from citizen_card.extensions import db, limiter
 from citizen_card.models import Staff
+from citizen_card.models.staff import ROLES
 from citizen_card.services import accounts, second_factor
 from citizen_card.services.errors import DomainError
 from citizen_card.web.common import current_staff, flash_error, ok, role_required
@@ -47,7 +49,8 @@ def require_account_setup() -> Response | None:
 
 
 def _account_key() -> str:
-    return "login-account:" + (request.form.get("username") or "").strip().casefold()[:64]
+    # Normalised as accounts.authenticate reads it: fullwidth letters count as plain ones.
+    return limit_keys.username_key(request.form.get("username") or "")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -107,7 +110,7 @@ def _complete_login(staff: Staff) -> Response | tuple[str, int]:
 
 
 def _pending_key() -> str:
-    return f"login-code:{session.get('pending_staff')}"
+    return limit_keys.opaque("login-code", str(session.get("pending_staff")))
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -153,7 +156,7 @@ def logout() -> Response:
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@role_required("admin", "clerk", "auditor")
+@role_required(*ROLES)
 def change_password() -> Response | str | tuple[str, int]:
     ctx = app_context()
     staff = current_staff()
@@ -191,7 +194,7 @@ def change_password() -> Response | str | tuple[str, int]:
 
 
 @bp.route("/account/second-factor", methods=["GET", "POST"], endpoint="second_factor")
-@role_required("admin", "clerk", "auditor")
+@role_required(*ROLES)
 @limiter.limit("10 per minute", methods=["POST"])
 def second_factor_setup() -> Response | str | tuple[str, int]:
     """Enrol an authenticator app; asks for the password again (re-authentication)."""

@@ -21,6 +21,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
+from citizen_card import database
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.services import cards, city, downloads, issuance, print_jobs, printing, registry
@@ -245,6 +246,7 @@ def batch_progress(job_id: str) -> dict[str, Any]:
 
 @bp.get("/cards/print/<job_id>/sheets.pdf")
 @role_required("clerk")
+@database.writes
 def batch_pdf(job_id: str) -> Response:
     # One download: the file is personal data at rest and is not kept for later.
     pdf = app_context().print_jobs.take_sheets(job_id, staff_id=current_staff().id)

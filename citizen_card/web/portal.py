@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from flask import Blueprint, Response, render_template, request
 
+from citizen_card import limit_keys
 from citizen_card.context import app_context
 from citizen_card.extensions import db, limiter
 from citizen_card.services import city, downloads
@@ -20,12 +18,8 @@ PER_ADDRESS_LIMIT = "20 per hour;50 per day"
 
 
 def _card_key() -> str:
-    typed = (request.form.get("card_number") or "").upper()
-    compact = "".join(ch for ch in typed if ch.isalnum())[:16]
-    # Keyed by an HMAC, not the number: the limiter logs the key of a limit it enforces
-    # and keeps it in its storage (Redis), and neither may hold a card number.
-    digest = hmac.new(app_context().settings.secret_key, compact.encode(), hashlib.sha256)
-    return "my-card:" + digest.hexdigest()[:24]
+    # Read as the lookup reads it (I/L→1, O→0, dashes, case): each card counts once.
+    return limit_keys.card_number_key(request.form.get("card_number") or "")
 
 
 @bp.get("/my-card")

@@ -9,11 +9,12 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
+from citizen_card import database
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.limits import enforce_search_limit
 from citizen_card.models.resident import EVIDENCE_KINDS
-from citizen_card.services import cards, compromise, issuance, registry, search
+from citizen_card.services import cards, compromise, erasure, issuance, registry, search
 from citizen_card.services.errors import DomainError, ValidationFailed
 from citizen_card.web.common import current_staff, ok, role_required
 
@@ -34,12 +35,15 @@ def _submitted_details() -> dict[str, Any]:
     return {name: request.form.get(name) or None for name in DETAIL_FIELDS if name in request.form}
 
 
-def _photo_upload() -> bytes | None:
+def _photo_upload(policy: registry.RegistryPolicy) -> registry.PreparedPhoto | None:
+    """The uploaded photo, decoded before any transaction begins (database.py).
+
+    :raises ValidationFailed: the upload is not a usable image.
+    """
     upload = request.files.get("photo")
     if upload is None or not upload.filename:
         return None
-    data: bytes = upload.read()
-    return data
+    return registry.prepare_photo(upload.read(), policy)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -65,6 +69,7 @@ def index() -> str:
 
 @bp.get("/recall")
 @role_required("clerk")
+@database.writes  # an audited reading: its transaction writes
 def recall() -> str:
     """Residents whose card was signed with a withdrawn key: call them back for a new one."""
     ctx = app_context()
@@ -85,6 +90,7 @@ def new() -> BaseResponse | tuple[str, int] | str:
     evidence = request.form.getlist("evidence")
     try:
         details = registry.validate_details(values, ctx.registry_policy, today=ctx.now().date())
+        photo = _photo_upload(ctx.registry_policy)  # before the transaction begins
         resident = registry.register(
             db.session,
             details,
@@ -92,7 +98,7 @@ def new() -> BaseResponse | tuple[str, int] | str:
             actor=current_staff(),
             now=ctx.now(),
             evidence=evidence,
-            photo=_photo_upload(),
+            photo=photo,
             policy=ctx.registry_policy,
         )
     except DomainError as exc:
@@ -108,6 +114,7 @@ def new() -> BaseResponse | tuple[str, int] | str:
 
 @bp.get("/<public_id>")
 @role_required("clerk")
+@database.writes  # an audited reading: its transaction writes
 def show(public_id: str) -> str:
     ctx = app_context()
     record = registry.view(
@@ -128,6 +135,7 @@ def show(public_id: str) -> str:
 
 @bp.get("/<public_id>/export.json")
 @role_required("clerk")
+@database.writes  # an audited reading: its transaction writes
 def export(public_id: str) -> Response:
     """Everything held about the resident, as a file to give them."""
     ctx = app_context()
@@ -169,8 +177,8 @@ def thumbnail(public_id: str) -> Response:
 @role_required("clerk")
 def edit(public_id: str) -> BaseResponse | tuple[str, int] | str:
     ctx = app_context()
-    resident = registry.get(db.session, public_id)
     if request.method == "GET":
+        resident = registry.get(db.session, public_id)
         details = registry.open_details(resident, ctx.registry_keys)
         values = details.to_json()
         return render_template(
@@ -179,6 +187,8 @@ def edit(public_id: str) -> BaseResponse | tuple[str, int] | str:
     values = _submitted_details()
     evidence = request.form.getlist("evidence")
     try:
+        photo = _photo_upload(ctx.registry_policy)  # before the transaction begins
+        resident = registry.get(db.session, public_id)
         registry.update(
             db.session,
             resident,
@@ -187,10 +197,11 @@ def edit(public_id: str) -> BaseResponse | tuple[str, int] | str:
             policy=ctx.registry_policy,
             actor=current_staff(),
             now=ctx.now(),
-            photo=_photo_upload(),
+            photo=photo,
         )
     except DomainError as exc:
         db.session.rollback()
+        resident = registry.get(db.session, public_id)
         return render_template(
             "residents/form.html", values=values, evidence=evidence, error=exc, resident=resident
         ), exc.status
@@ -208,7 +219,7 @@ def erase(public_id: str) -> BaseResponse | str:
         return render_template("residents/erase.html", resident=resident)
     if request.form.get("confirm") != "erase":
         raise ValidationFailed(_("Tick the box to confirm the erasure."), "not_confirmed")
-    registry.erase(
+    erasure.erase(
         db.session,
         resident,
         keys=ctx.registry_keys,

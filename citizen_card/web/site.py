@@ -17,7 +17,12 @@ def index() -> Response:
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     role = current_staff().role
-    target = {"clerk": "residents.index", "admin": "admin.staff_list", "auditor": "admin.audit_log"}
+    target = {
+        "clerk": "residents.index",
+        "admin": "admin.staff_list",
+        "auditor": "admin.audit_log",
+        "editor": "places.manage",
+    }
     return redirect(url_for(target[role]))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import logging
 import socket
 import sys
 import threading
@@ -22,6 +23,9 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from citizen_card.wiring import ROUTE_ENVIRON_KEY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Same reason as tests/verify/conftest.py: the editable install predates verify/.
@@ -42,6 +46,25 @@ from verify.status import (  # noqa: E402 -- same
     encode_status_list,
 )
 from verify.web import StaticVerifierBackend, create_verifier_app  # noqa: E402 -- same
+
+
+class RouteLoggingHandler(WSGIRequestHandler):
+    """werkzeug's request handler, logging as `citizen-card serve` does: the route
+    template, never the path (which holds resident ids and card numbers) or the address.
+
+    The verifier app sets no route name, so its lines show "(path hidden)".
+    """
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        environ = getattr(self, "environ", {})
+        route = environ.get(ROUTE_ENVIRON_KEY, "(path hidden)")
+        logging.getLogger("werkzeug").info('"%s %s" %s %s', self.command, route, code, size)
+
+
+def make_test_server(app: Any, port: int = 0) -> Any:
+    """A threaded werkzeug server on 127.0.0.1 with :class:`RouteLoggingHandler`."""
+    return make_server("127.0.0.1", port, app, threaded=True, request_handler=RouteLoggingHandler)
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -155,8 +178,6 @@ class ServedCity:
     _connections: set[socket.socket] = field(default_factory=set)
 
     def start(self) -> None:
-        from werkzeug.serving import make_server
-
         own = self.directory / "jwks.json"
         own.write_text(
             json.dumps(
@@ -183,7 +204,7 @@ class ServedCity:
         self.publish(default_bits())
         backend = StaticVerifierBackend([own, porto], self.directory / "status")
         app = _buffered(create_verifier_app(backend))
-        self._server = server = make_server("127.0.0.1", 0, app, threaded=True)
+        self._server = server = make_test_server(app)
         accept = server.get_request
 
         def get_request() -> tuple[socket.socket, Any]:

@@ -8,26 +8,17 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from citizen_card.models import Staff
 from tests.conftest import TEST_PASSWORD, photo_bytes
-from tests.e2e.conftest import launch_chromium
+from tests.e2e.conftest import launch_chromium, make_test_server
 
 pytestmark = pytest.mark.browser
 
 
-class _PathlessLog(WSGIRequestHandler):
-    """The development server's access log without the path: counter pages put resident
-    ids in their paths, and the production server logs only the route (cli.serve)."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        self.log("info", '"%s" %s %s', self.command, code, size)
-
-
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_PathlessLog)
+    server = make_test_server(app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

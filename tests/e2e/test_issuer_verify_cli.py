@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
 from citizen_card import create_app
 from citizen_card.config import Settings
@@ -23,6 +22,7 @@ from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.services import accounts, keyring
 from tests.conftest import photo_bytes
+from tests.e2e.conftest import make_test_server
 
 
 def free_port() -> int:
@@ -41,7 +41,7 @@ def live_issuer(settings: Settings) -> Iterator[tuple[str, Flask]]:
         db.create_all()
         keyring.ensure_signing_key(db.session, app_context().settings, now=app_context().now())
         db.session.commit()
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = make_test_server(app, port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield base, app

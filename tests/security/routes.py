@@ -22,12 +22,14 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 ANONYMOUS = "anonymous"
-ROLES = ("admin", "clerk", "auditor")
+ROLES = ("admin", "clerk", "auditor", "editor")
 PRINCIPALS = (ANONYMOUS, *ROLES)
 PUBLIC = frozenset(PRINCIPALS)
 STAFF = frozenset(ROLES)
 CLERK = frozenset({"clerk"})
 ADMIN = frozenset({"admin"})
+# The places directory: editors keep it (with admins); they never see a resident.
+EDITORS = frozenset({"editor", "admin"})
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
 # endpoint -> who may use it. "anonymous" marks a public route (staff may use it too).
@@ -80,6 +82,20 @@ ACCESS: dict[str, frozenset[str]] = {
     "cards.batch_job": CLERK,
     "cards.batch_progress": CLERK,
     "cards.batch_pdf": CLERK,
+    # the places directory: public pages, and the editors' pages
+    "places.index": PUBLIC,
+    "places.show": PUBLIC,
+    "places.geojson": PUBLIC,
+    "places.join": PUBLIC,
+    "places.join_sent": PUBLIC,
+    "places.manage": EDITORS,
+    "places.new": EDITORS,
+    "places.edit": EDITORS,
+    "places.set_published": EDITORS,
+    "places.export_csv": EDITORS,
+    "places.import_csv": EDITORS,
+    "places.requests": EDITORS,
+    "places.decide": EDITORS,
     # residents' own download
     "portal.my_card": PUBLIC,
     "portal.download": PUBLIC,
@@ -123,6 +139,7 @@ CACHEABLE = frozenset(
         "verify.issuer_metadata",
         "verify.status_list",
         "verify.service_worker",
+        "places.geojson",
     }
 )
 
@@ -215,16 +232,44 @@ class World:
             db.session.commit()
             return format_card_number(issued.card.number), issued.card.status_list_id
 
+    def place_and_request(self) -> tuple[int, str, int]:
+        """A published place (id, ref) and a pending request to list a service."""
+        from citizen_card.context import app_context
+        from citizen_card.extensions import db
+        from citizen_card.services import place_requests, places
+
+        with self.app.app_context():
+            ctx = app_context()
+            languages = places.Languages.from_settings(ctx.settings)
+            values = places.validate(
+                {"category": "library", "name_en": "Central Library", "address": "1 Main St"},
+                languages,
+            )
+            place = places.create_place(
+                db.session, values, languages=languages, actor=None, now=ctx.now(), published=True
+            )
+            request = place_requests.submit(
+                db.session,
+                JOIN_REQUEST,
+                language="en",
+                languages=languages,
+                now=ctx.now(),
+            )
+            db.session.commit()
+            return place.id, place.ref, request.id
+
     def print_job(self, role: str) -> str:
         """A finished batch print job owned by ``role``'s account."""
         from citizen_card.context import app_context
+        from citizen_card.extensions import db
         from citizen_card.services.print_jobs import PrintJob
 
         job_id = os.urandom(16).hex()
         with self.app.app_context():
             jobs = app_context().print_jobs
-            jobs.store.put_sheets(job_id, jobs.seal_sheets(job_id, b"%PDF-1.4\n"))
-            jobs.store.save(PrintJob(job_id, self.staff_ids[role], "done", total=1, done=1))
+            jobs.store.save(PrintJob(job_id, self.staff_ids[role], "running", total=1, done=0))
+            jobs.store.finish(db.session, job_id, jobs.seal_sheets(job_id, b"%PDF-1.4\n"))
+            db.session.commit()
         return job_id
 
 
@@ -237,6 +282,9 @@ class Targets:
     list_id: int
     staff_id: int
     job_id: str
+    place_id: int
+    place_ref: str
+    request_id: int
 
     def value(self, endpoint: str, name: str) -> Any:
         if endpoint in ("static", "verify.static") and name == "filename":
@@ -248,6 +296,9 @@ class Targets:
             "staff_id": self.staff_id,
             "job_id": self.job_id,
             "face": "front",
+            "place_id": self.place_id,
+            "key": self.place_ref,
+            "request_id": self.request_id,
         }
         if name not in values:
             raise AssertionError(
@@ -259,12 +310,16 @@ class Targets:
 def make_targets(world: World) -> Targets:
     card_number, list_id = world.issue_card()
     target = world.make_staff("clerk")
+    place_id, place_ref, request_id = world.place_and_request()
     return Targets(
         public_id=world.make_resident(),
         card_number=card_number,
         list_id=list_id,
         staff_id=target.id,
         job_id=world.print_job("clerk"),
+        place_id=place_id,
+        place_ref=place_ref,
+        request_id=request_id,
     )
 
 
@@ -277,8 +332,28 @@ def url_for_rule(app: Flask, endpoint: str, targets: Targets) -> str:
         return url_for(endpoint, **values)
 
 
+JOIN_REQUEST = {
+    "name": "Community Sports Hall",
+    "category": "sport",
+    "benefit": "Free entry on weekdays.",
+    "contact_name": "Ana Exemplo",
+    "contact_email": "ana@example.org",
+}
+PLACE_FORM = {
+    "category": "culture",
+    "name_en": "City Museum",
+    "name_fr": "Musée de la ville",
+    "benefit_en": "Free entry.",
+    "address": "2 Museum Square",
+    "latitude": "38.71",
+    "longitude": "-9.14",
+}
+
+
 def request_body(endpoint: str, method: str, targets: Targets) -> dict[str, Any]:
     """What a real caller sends to this route (form fields, JSON or a photo)."""
+    import io
+
     from tests.conftest import photo_bytes
 
     bodies: dict[tuple[str, str], dict[str, Any]] = {
@@ -329,6 +404,19 @@ def request_body(endpoint: str, method: str, targets: Targets) -> dict[str, Any]
         ("api_cards.suspend", "POST"): {"json": {}},
         ("api_cards.reinstate", "POST"): {"json": {}},
         ("verify.api_verify", "POST"): {"json": {"qr": "HTTPS://VERIFY.EXAMPLE/V#AAAA"}},
+        ("places.join", "POST"): {"data": JOIN_REQUEST},
+        ("places.new", "POST"): {"data": PLACE_FORM},
+        ("places.edit", "POST"): {"data": PLACE_FORM},
+        ("places.set_published", "POST"): {"data": {"published": "0"}},
+        ("places.decide", "POST"): {"data": {"decision": "accept"}},
+        ("places.import_csv", "POST"): {
+            "data": {
+                "file": (
+                    io.BytesIO(b"ref,category,name_en\nmuseum-2,culture,Second Museum\n"),
+                    "places.csv",
+                )
+            }
+        },
     }
     return dict(bodies.get((endpoint, method), {}))
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.models import Resident
-from citizen_card.services import registry
+from citizen_card.services import erasure, registry
 from citizen_card.services.keystore import MissingDataKey
 
 
@@ -41,7 +41,7 @@ def test_a_backup_taken_before_erasure_cannot_be_read_after_it(
         resident = registry.get(db.session, public_id)
         assert registry.open_details(resident, ctx.registry_keys).family_names == "Gebremedhin"
 
-        registry.erase(
+        erasure.erase(
             db.session,
             resident,
             keys=ctx.registry_keys,
@@ -76,7 +76,7 @@ def test_a_rolled_back_erasure_keeps_the_key(app: Flask, make_resident: Callable
     with app.app_context():
         ctx = app_context()
         resident = registry.get(db.session, public_id)
-        registry.erase(
+        erasure.erase(
             db.session,
             resident,
             keys=ctx.registry_keys,

@@ -2,69 +2,85 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from citizen_card.context import app_context
 from citizen_card.extensions import db
-from citizen_card.models import AuditEvent, Card, Resident, Staff
-from citizen_card.services import issuance, registry
+from citizen_card.models import AuditEvent, Card, PrintJobRow, Resident, Staff
+from citizen_card.services import issuance, print_jobs, registry
 from citizen_card.services.errors import ValidationFailed
-from citizen_card.services.print_jobs import FileJobStore, PrintJob, PrintJobStore
+from citizen_card.services.print_jobs import JobStore, PrintJob
 from verify.cardnumber import format_card_number
 
 
-@pytest.fixture(params=["files"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> PrintJobStore:
-    """Every implementation of PrintJobStore; each must pass the same tests."""
-    assert request.param == "files"
-    return FileJobStore(tmp_path / "print-jobs")
+@pytest.fixture
+def store(app: Flask) -> Iterator[JobStore]:
+    """The app's job store, on a real SQLite file and a real PostgreSQL (``app``)."""
+    with app.app_context():
+        yield app_context().print_jobs.store
 
 
-def test_a_saved_job_reads_back_and_its_state_is_replaced(store: PrintJobStore) -> None:
-    job = PrintJob("a1" * 16, staff_id=7, state="running", total=3, done=0)
+def _job(app: Flask, make_staff: Callable[..., Staff], job_id: str, **fields: object) -> PrintJob:
+    values: dict[str, object] = {"state": "running", "total": 3, "done": 0} | fields
+    return PrintJob(job_id, make_staff("clerk").id, **values)  # type: ignore[arg-type]
+
+
+def test_a_saved_job_reads_back_and_its_state_is_replaced(
+    app: Flask, store: JobStore, make_staff: Callable[..., Staff]
+) -> None:
+    job = _job(app, make_staff, "a1" * 16)
     assert store.load(job.job_id) is None
     store.save(job)
     assert store.load(job.job_id) == job
-    store.save(PrintJob(job.job_id, 7, "done", 3, 3))
-    assert store.load(job.job_id) == PrintJob(job.job_id, 7, "done", 3, 3)
+    store.save(dataclasses.replace(job, state="done", done=3))
+    assert store.load(job.job_id) == dataclasses.replace(job, state="done", done=3)
 
 
-def test_sheets_are_taken_once(store: PrintJobStore) -> None:
-    store.put_sheets("b2" * 16, b"sealed sheets")
-    assert store.take_sheets("b2" * 16) == b"sealed sheets"
-    assert store.take_sheets("b2" * 16) is None
-    store.put_sheets("c3" * 16, b"sealed")
-    store.drop_sheets("c3" * 16)
-    store.drop_sheets("c3" * 16)  # dropping nothing is fine
-    assert store.take_sheets("c3" * 16) is None
-
-
-def test_sweep_forgets_what_was_written_before(store: PrintJobStore) -> None:
-    job = PrintJob("d4" * 16, staff_id=1, state="done", total=1, done=1)
+def test_sheets_are_taken_once(
+    app: Flask, store: JobStore, make_staff: Callable[..., Staff]
+) -> None:
+    job = _job(app, make_staff, "b2" * 16)
     store.save(job)
-    store.put_sheets(job.job_id, b"sealed")
+    assert store.take_sheets(job.job_id) is None  # not done yet
+    store.finish(db.session, job.job_id, b"sealed sheets")
+    db.session.commit()
+    assert store.take_sheets(job.job_id) == b"sealed sheets"
+    assert store.take_sheets(job.job_id) is None
+    assert store.load(job.job_id) == dataclasses.replace(job, state="fetched", done=3)
+    row = db.session.get(PrintJobRow, job.job_id)
+    assert row is not None and row.sheets_sealed is None  # the sheets are not kept
+
+
+def test_sweep_forgets_what_was_written_before(
+    app: Flask, store: JobStore, make_staff: Callable[..., Staff]
+) -> None:
+    job = _job(app, make_staff, "d4" * 16, state="done", total=1, done=1)
+    store.save(job)
     written = datetime.now(UTC)
     store.sweep(before=written - timedelta(hours=1))
     assert store.load(job.job_id) == job
     store.sweep(before=written + timedelta(minutes=1))
     assert store.load(job.job_id) is None
-    assert store.take_sheets(job.job_id) is None
 
 
-def test_file_store_refuses_paths_and_ignores_broken_files(tmp_path: Path) -> None:
-    store = FileJobStore(tmp_path / "print-jobs")
-    with pytest.raises(ValueError):
-        store.load("../config")
-    store.save(PrintJob("e5" * 16, 1, "running", 1, 0))
-    (tmp_path / "print-jobs" / f"{'e5' * 16}.json").write_text('{"staff_id": "1"}')
-    assert store.load("e5" * 16) is None
-    assert (tmp_path / "print-jobs").stat().st_mode & 0o077 == 0
+def test_a_job_whose_host_went_away_stops_counting_as_running(
+    app: Flask, store: JobStore, make_staff: Callable[..., Staff]
+) -> None:
+    job = _job(app, make_staff, "e5" * 16)
+    store.save(job)
+    db.session.execute(
+        update(PrintJobRow)
+        .where(PrintJobRow.id == job.job_id)
+        .values(updated_at=datetime.now(UTC) - print_jobs.STALE_AFTER - timedelta(seconds=1))
+    )
+    db.session.commit()
+    assert store.load(job.job_id) == dataclasses.replace(job, state="failed")
 
 
 # ---------------------------------------------------------------------------------------
