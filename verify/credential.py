@@ -3,7 +3,8 @@
 The byte layout is specified in docs/architecture.md; this module is its only
 implementation: the card's claims, its text form and the order of verification. The
 signed envelope and the key helpers it builds on are in :mod:`verify.cose` (shared with
-status lists) and re-exported here. Encoding needs a :class:`~verify.cose.Signer`;
+status lists), the reasons and the result in :mod:`verify.verdict`, the freshness rule
+in :mod:`verify.status`; all are re-exported here. Encoding needs a :class:`~verify.cose.Signer`;
 verification needs a :class:`~verify.trust.TrustStore` and a
 :class:`~verify.status.StatusSource`: without a recent enough status list no card is
 called valid.
@@ -18,7 +19,6 @@ no list, or none recent enough).
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -57,38 +57,24 @@ from verify.cose import (
 )
 from verify.status import (
     LIST_SIZE,
+    STATUS_MAX_AGE_SECONDS,
     STATUS_REVOKED,
     STATUS_SUSPENDED,
     STATUS_VALID,
     StatusList,
     StatusListError,
     StatusSource,
+    status_is_fresh,
 )
 from verify.trust import TrustStore, normalize_base_url
-
-REASONS = frozenset(
-    {
-        "ok",
-        "bad_signature",
-        "unknown_key",
-        "key_revoked",
-        "expired",
-        "not_yet_valid",
-        "revoked",
-        "suspended",
-        "malformed",
-        "unknown_issuer",
-        "status_unknown",
-    }
+from verify.verdict import (
+    ANSWER_CANNOT_CONFIRM,
+    ANSWER_NOT_VALID,
+    ANSWER_VALID,
+    REASONS,
+    VerificationResult,
+    answer_for,
 )
-# The three answers a verifier gives; every reason belongs to exactly one. "Valid" needs
-# the signature, the dates and a fresh enough status list to agree.
-ANSWER_VALID = "valid"
-ANSWER_NOT_VALID = "not_valid"
-ANSWER_CANNOT_CONFIRM = "cannot_confirm"
-# How old a status list may be for a card to be called valid (unless the list's own exp
-# comes first): older, and the answer is "cannot confirm" (reason status_unknown).
-STATUS_MAX_AGE_SECONDS = 24 * 3600
 
 MAX_TEXT_CHARS = 2048
 MAX_ISSUER_CHARS = 16
@@ -345,91 +331,6 @@ def token_bytes(token: str) -> bytes:
 
 
 # --- verification -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VerificationResult:
-    """The verdict. Claims are filled only once the signature has been verified.
-
-    ``status_checked_at`` is when the issuer signed the status list the verdict used
-    (the card's status is known as of then), ``status_age_seconds`` how old that list was
-    at the time of the check; both are None when no list was used.
-    """
-
-    valid: bool
-    reason: str
-    name: str | None = None
-    latin_name: str | None = None
-    card_number: str | None = None
-    issued_at: int | None = None
-    expires_at: int | None = None
-    not_before: int | None = None
-    issuer_id: str | None = None
-    issuer_name: str | None = None
-    kid: str | None = None
-    status_list: int | None = None
-    status_index: int | None = None
-    status_checked_at: int | None = None
-    status_age_seconds: int | None = None
-
-    @property
-    def answer(self) -> str:
-        """One of the three answers: valid, not valid, cannot confirm."""
-        return answer_for(self.reason)
-
-    def to_json(self) -> dict[str, object]:
-        """Return the public JSON form; the design says "nothing more" than these."""
-        return {
-            "valid": self.valid,
-            "reason": self.reason,
-            "name": self.name,
-            "latin_name": self.latin_name,
-            "card_number": self.card_number,
-            "issued_at": _iso_date(self.issued_at),
-            "expires_at": _iso_date(self.expires_at),
-            "issuer": self.issuer_name,
-            "issuer_id": self.issuer_id,
-            "status_checked_at": _iso_time(self.status_checked_at),
-            "status_age_seconds": self.status_age_seconds,
-        }
-
-
-def answer_for(reason: str) -> str:
-    """The answer a reason gives: ``valid`` (only "ok"), ``cannot_confirm`` (only
-    "status_unknown") or ``not_valid`` (every other reason)."""
-    if reason == "ok":
-        return ANSWER_VALID
-    if reason == "status_unknown":
-        return ANSWER_CANNOT_CONFIRM
-    return ANSWER_NOT_VALID
-
-
-def status_is_fresh(
-    status_list: StatusList, now: int, max_age: int = STATUS_MAX_AGE_SECONDS
-) -> bool:
-    """Whether a list is recent enough to call a card on it valid: signed at most
-    ``max_age`` seconds ago, and not past its own ``exp``."""
-    return now - status_list.issued_at <= max_age and status_list.expires_at > now
-
-
-def _iso_date(timestamp: int | None) -> str | None:
-    if timestamp is None:
-        return None
-    try:
-        return dt.datetime.fromtimestamp(timestamp, dt.UTC).date().isoformat()
-    except (OverflowError, OSError, ValueError):
-        # A signed uint can be far beyond year 9999; say nothing rather than fail.
-        return None
-
-
-def _iso_time(timestamp: int | None) -> str | None:
-    if timestamp is None:
-        return None
-    try:
-        moment = dt.datetime.fromtimestamp(timestamp, dt.UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def verify_text(

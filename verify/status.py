@@ -39,6 +39,7 @@ from verify.trust import Issuer, TrustStore
 
 __all__ = [
     "LIST_SIZE",
+    "STATUS_MAX_AGE_SECONDS",
     "STATUS_REVOKED",
     "STATUS_SUSPENDED",
     "STATUS_VALID",
@@ -50,6 +51,7 @@ __all__ = [
     "StatusSource",
     "decode_status_list",
     "encode_status_list",
+    "status_is_fresh",
 ]
 
 # Status values (the draft's); a card's token refers to one entry of a list.
@@ -70,6 +72,9 @@ _LIST_BYTES = LIST_SIZE * BITS // 8
 MAX_STATUS_LIST_BYTES = 2 * _LIST_BYTES
 FETCH_TIMEOUT_SECONDS = 10.0
 
+# How old a status list may be for a card to be called valid (unless the list's own exp
+# comes first): older, and the answer is "cannot confirm" (reason status_unknown).
+STATUS_MAX_AGE_SECONDS = 24 * 3600
 STATUS_LIST_REASONS = frozenset(
     {"malformed", "unknown_key", "key_revoked", "bad_signature", "expired", "not_yet_valid"}
 )
@@ -169,6 +174,14 @@ class StatusSource(Protocol):
             asked for.
         """
         ...
+
+
+def status_is_fresh(
+    status_list: StatusList, now: int, max_age: int = STATUS_MAX_AGE_SECONDS
+) -> bool:
+    """Whether a list is recent enough to call a card on it valid: signed at most
+    ``max_age`` seconds ago, and not past its own ``exp``."""
+    return now - status_list.issued_at <= max_age and status_list.expires_at > now
 
 
 def encode_status_list(
