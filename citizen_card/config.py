@@ -69,6 +69,11 @@ class Settings:
     database_lock_timeout_ms: int = 5000
     # Anyone may verify; this limits how often one address may ask (Flask-Limiter syntax).
     verify_rate_limit: str = "120 per minute"
+    # A card is "valid" only on a status list at most this old (and never past the list's
+    # exp, 7 days after it is signed); older, and verifiers answer "cannot confirm".
+    status_max_age_hours: int = 24
+    # The desk scanner (/scan) clears a verdict after this long, or at the next scan.
+    verdict_clear_seconds: int = 30
     # Searches per staff account (Flask-Limiter syntax): every search is audited, and a
     # limit stops an account from walking the registry one prefix after another.
     search_rate_limit: str = "120 per hour;600 per day"
@@ -215,6 +220,10 @@ def load_settings(instance_path: str | Path, **overrides: Any) -> Settings:
     settings = replace(defaults, **values, extra=extra)
     if settings.card_validity_days < 1:
         raise ConfigError("CARD_VALIDITY_DAYS must be at least 1")
+    if settings.status_max_age_hours < 1:
+        raise ConfigError("STATUS_MAX_AGE_HOURS must be at least 1")
+    if settings.verdict_clear_seconds < 1:
+        raise ConfigError("VERDICT_CLEAR_SECONDS must be at least 1")
     if settings.map_tile_url:
         tile_origin(settings.map_tile_url)
         if not settings.map_attribution.strip():

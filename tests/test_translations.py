@@ -15,6 +15,7 @@ the entries it names in ``citizen_card/translations/*/LC_MESSAGES/messages.po``,
 from __future__ import annotations
 
 import gettext
+import json
 import re
 import shlex
 import subprocess
@@ -213,5 +214,11 @@ def test_the_card_check_page_speaks_french(client: FlaskClient) -> None:
     page = client.get("/scan", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert '<html lang="fr">' in page
     assert "Lecteur de cartes" in page
-    assert "Carte valide" in page
-    assert "Valid card" not in page
+    config = json.loads(
+        re.search(r'id="verify-config">(.*?)</script>', page, re.S).group(1)  # type: ignore[union-attr]
+    )
+    titles = {reason: verdict["title"] for reason, verdict in config["strings"]["verdicts"].items()}
+    assert titles["ok"] == "Valide"
+    assert titles["revoked"] == "Annulée — ne pas accepter"
+    assert titles["status_unknown"] == "Impossible de confirmer — statut non vérifié"
+    assert config["strings"]["camera"]["start"] == "Allumer la caméra"

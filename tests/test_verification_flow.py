@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
 import cbor2
 import pytest
@@ -15,9 +17,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
+from citizen_card import create_app
+from citizen_card.config import ConfigError, Settings
+from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.models import Card, VerificationCount
+from citizen_card.services import keyring
+from tests.conftest import make_settings
 from verify.status import LIST_SIZE
+from verify.web import EXTENSION_KEY, VerifierPolicy
 
 
 def issue(client: FlaskClient, headers: dict[str, str], resident_id: str) -> dict[str, str]:
@@ -47,12 +55,18 @@ def test_status_changes_show_on_the_verify_api_at_once(
         "valid",
         "reason",
         "name",
+        "latin_name",
         "card_number",
         "issued_at",
         "expires_at",
         "issuer",
         "issuer_id",
+        "status_checked_at",
+        "status_age_seconds",
     }
+    # Checked against the list the issuer holds in memory, signed within the hour.
+    assert ok["latin_name"] is None
+    assert isinstance(ok["status_age_seconds"], int) and 0 <= ok["status_age_seconds"] < 3600
 
     number = card["card_number"]
     client.post(f"/api/v1/cards/{number}/suspend", headers=clerk_headers)
@@ -265,3 +279,32 @@ def test_admins_see_only_daily_counts(
     assert "<code>ok</code>" in page and "<code>malformed</code>" in page
     assert "<td>2</td>" in page and "<td>1</td>" in page
     assert card["card_number"] not in page
+
+
+def test_the_freshness_window_and_clearing_delay_are_settings(settings: Settings) -> None:
+    assert (settings.status_max_age_hours, settings.verdict_clear_seconds) == (24, 30)
+    app = create_app(replace(settings, status_max_age_hours=6, verdict_clear_seconds=45))
+    with app.app_context():
+        db.create_all()
+        keyring.ensure_signing_key(db.session, app_context().settings, now=app_context().now())
+        db.session.commit()
+    try:
+        assert app.extensions[EXTENSION_KEY].policy() == VerifierPolicy(
+            status_max_age_seconds=6 * 3600, verdict_clear_seconds=45
+        )
+        page = app.test_client().get("/scan").get_data(as_text=True)
+        assert '"status_max_age_seconds": 21600' in page and '"verdict_clear_seconds": 45' in page
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["STATUS_MAX_AGE_HOURS", "VERDICT_CLEAR_SECONDS"])
+@pytest.mark.parametrize("value", ["0", "-3", "soon"])
+def test_a_window_or_delay_out_of_range_stops_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(f"CITIZEN_CARD_{name}", value)
+    with pytest.raises(ConfigError, match=name):
+        make_settings(tmp_path / "instance")

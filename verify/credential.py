@@ -3,19 +3,22 @@
 The byte layout is specified in docs/architecture.md; this module is its only
 implementation: the card's claims, its text form and the order of verification. The
 signed envelope and the key helpers it builds on are in :mod:`verify.cose` (shared with
-status lists) and re-exported here. Encoding needs a :class:`~verify.cose.Signer`;
-verification needs a :class:`~verify.trust.TrustStore` and, for revocation, a
-:class:`~verify.status.StatusSource`.
+status lists), the reasons and the result in :mod:`verify.verdict`, the freshness rule
+in :mod:`verify.status`; all are re-exported here. Encoding needs a :class:`~verify.cose.Signer`;
+verification needs a :class:`~verify.trust.TrustStore` and a
+:class:`~verify.status.StatusSource`: without a recent enough status list no card is
+called valid.
 
 Verification order matters: the token is parsed strictly, the issuer id is read only to
 choose that issuer's key set, the signature is checked, and only then are the claims
-validated and believed.
+validated and believed. The answer is one of three: valid (signature, dates and a fresh
+status list agree), not valid (with the reason), or cannot confirm (``status_unknown``:
+no list, or none recent enough).
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -54,28 +57,23 @@ from verify.cose import (
 )
 from verify.status import (
     LIST_SIZE,
+    STATUS_MAX_AGE_SECONDS,
     STATUS_REVOKED,
     STATUS_SUSPENDED,
     STATUS_VALID,
     StatusList,
     StatusListError,
     StatusSource,
+    status_is_fresh,
 )
 from verify.trust import TrustStore, normalize_base_url
-
-REASONS = frozenset(
-    {
-        "ok",
-        "bad_signature",
-        "unknown_key",
-        "key_revoked",
-        "expired",
-        "not_yet_valid",
-        "revoked",
-        "suspended",
-        "malformed",
-        "unknown_issuer",
-    }
+from verify.verdict import (
+    ANSWER_CANNOT_CONFIRM,
+    ANSWER_NOT_VALID,
+    ANSWER_VALID,
+    REASONS,
+    VerificationResult,
+    answer_for,
 )
 
 MAX_TEXT_CHARS = 2048
@@ -91,8 +89,20 @@ CLAIM_CTI = 7
 # private-use integer keys (< -65536) take 5, and every byte counts against QR version 10.
 CLAIM_NAME = "n"
 CLAIM_STATUS = "s"
+CLAIM_LATIN_NAME = "l"
 _REQUIRED_CLAIMS = frozenset({CLAIM_ISS, CLAIM_IAT, CLAIM_EXP, CLAIM_CTI, CLAIM_NAME, CLAIM_STATUS})
-_OPTIONAL_CLAIMS = frozenset({CLAIM_NBF})
+# Layouts of the claims set, oldest first: the optional claims each one allows. No
+# version number travels in the token (it would cost 3 bytes, and push a 40-character
+# name with accents past QR version 10): layout 2 only adds an optional claim, so every
+# layout-1 card verifies unchanged, and a layout-2 token without a Latin form is byte for
+# byte what layout 1 made. A layout that changes what a claim means must add a version
+# claim; this verifier refuses any claim it does not know.
+LAYOUT_OPTIONAL_CLAIMS: dict[int, frozenset[int | str]] = {
+    1: frozenset({CLAIM_NBF}),
+    2: frozenset({CLAIM_NBF, CLAIM_LATIN_NAME}),
+}
+LAYOUT = max(LAYOUT_OPTIONAL_CLAIMS)
+_OPTIONAL_CLAIMS = LAYOUT_OPTIONAL_CLAIMS[LAYOUT]
 
 _QR_PREFIX_RE = re.compile(r"(?i:(https?://[a-z0-9.-]+(?::[0-9]{1,5})?))/[Vv]")
 _TOKEN_RE = re.compile(r"[A-Z2-7]+")
@@ -111,7 +121,11 @@ class WrongUrlPrefix(InvalidTokenText):
 
 @dataclass(frozen=True)
 class CardClaims:
-    """What a card's token asserts; ``card_number`` in canonical or printed form."""
+    """What a card's token asserts; ``card_number`` in canonical or printed form.
+
+    ``name`` is the holder's name exactly as printed on the card; ``latin_name`` the
+    Latin form printed under it when the name is in another script (layout 2), else None.
+    """
 
     issuer: str
     issued_at: int
@@ -121,6 +135,12 @@ class CardClaims:
     status_list: int
     status_index: int
     not_before: int | None = None
+    latin_name: str | None = None
+
+    @property
+    def layout(self) -> int:
+        """The oldest claims layout that holds these claims."""
+        return 2 if self.latin_name is not None else 1
 
 
 def _is_uint(value: object) -> bool:
@@ -132,6 +152,9 @@ def _check_claim_values(claims: CardClaims) -> None:
         raise MalformedToken(f"iss must be 1-{MAX_ISSUER_CHARS} characters")
     if not (isinstance(claims.name, str) and 1 <= len(claims.name) <= MAX_NAME_CHARS):
         raise MalformedToken(f"name must be 1-{MAX_NAME_CHARS} characters")
+    latin = claims.latin_name
+    if latin is not None and not (isinstance(latin, str) and 1 <= len(latin) <= MAX_NAME_CHARS):
+        raise MalformedToken(f"the Latin form must be 1-{MAX_NAME_CHARS} characters")
     for label, value in (
         ("iat", claims.issued_at),
         ("exp", claims.expires_at),
@@ -162,6 +185,8 @@ def _claims_to_cbor(claims: CardClaims) -> bytes:
     }
     if claims.not_before is not None:
         claim_map[CLAIM_NBF] = claims.not_before
+    if claims.latin_name is not None:
+        claim_map[CLAIM_LATIN_NAME] = claims.latin_name
     return cbor2.dumps(claim_map, canonical=True)
 
 
@@ -173,13 +198,15 @@ def _claims_from_map(claim_map: dict[int | str, CborValue]) -> CardClaims:
         raise MalformedToken("unexpected claim")
     iss, name, cti = claim_map[CLAIM_ISS], claim_map[CLAIM_NAME], claim_map[CLAIM_CTI]
     iat, exp, nbf = claim_map[CLAIM_IAT], claim_map[CLAIM_EXP], claim_map.get(CLAIM_NBF)
-    status = claim_map[CLAIM_STATUS]
+    status, latin = claim_map[CLAIM_STATUS], claim_map.get(CLAIM_LATIN_NAME)
     if not isinstance(cti, bytes):
         raise MalformedToken("cti must be a byte string")
     if not (isinstance(status, list) and len(status) == 2):
         raise MalformedToken("status must be [list id, index]")
     if not (isinstance(iss, str) and isinstance(name, str)):
         raise MalformedToken("iss and name must be text")
+    if latin is not None and not isinstance(latin, str):
+        raise MalformedToken("the Latin form of the name must be text")
     list_id, index = status
     if not (_is_uint(iat) and _is_uint(exp) and _is_uint(list_id) and _is_uint(index)):
         raise MalformedToken("iat, exp and the status reference must be unsigned integers")
@@ -200,6 +227,7 @@ def _claims_from_map(claim_map: dict[int | str, CborValue]) -> CardClaims:
         status_list=list_id,
         status_index=index,
         not_before=nbf if isinstance(nbf, int) else None,
+        latin_name=latin if isinstance(latin, str) else None,
     )
     _check_claim_values(claims)
     return claims
@@ -305,48 +333,6 @@ def token_bytes(token: str) -> bytes:
 # --- verification -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class VerificationResult:
-    """The verdict. Claims are filled only once the signature has been verified."""
-
-    valid: bool
-    reason: str
-    name: str | None = None
-    card_number: str | None = None
-    issued_at: int | None = None
-    expires_at: int | None = None
-    not_before: int | None = None
-    issuer_id: str | None = None
-    issuer_name: str | None = None
-    kid: str | None = None
-    status_list: int | None = None
-    status_index: int | None = None
-    status_age_seconds: int | None = None
-
-    def to_json(self) -> dict[str, object]:
-        """Return the public JSON form; the design says "nothing more" than these."""
-        return {
-            "valid": self.valid,
-            "reason": self.reason,
-            "name": self.name,
-            "card_number": self.card_number,
-            "issued_at": _iso_date(self.issued_at),
-            "expires_at": _iso_date(self.expires_at),
-            "issuer": self.issuer_name,
-            "issuer_id": self.issuer_id,
-        }
-
-
-def _iso_date(timestamp: int | None) -> str | None:
-    if timestamp is None:
-        return None
-    try:
-        return dt.datetime.fromtimestamp(timestamp, dt.UTC).date().isoformat()
-    except (OverflowError, OSError, ValueError):
-        # A signed uint can be far beyond year 9999; say nothing rather than fail.
-        return None
-
-
 def verify_text(
     text: str,
     trust: TrustStore,
@@ -354,18 +340,21 @@ def verify_text(
     now: int,
     status: StatusSource | None = None,
     expected_base: str | None = None,
+    status_max_age: int = STATUS_MAX_AGE_SECONDS,
 ) -> VerificationResult:
     """Verify scanned text (verify URL or bare token). Never raises, for any input.
 
-    The reason is one of :data:`REASONS`. Without a ``status`` source, or when the
-    source has no usable list, revocation is not checked and ``status_age_seconds`` is
-    None.
+    The reason is one of :data:`REASONS`. A card is valid only when a status list no
+    older than ``status_max_age`` seconds (and not past its ``exp``) says so; without a
+    ``status`` source, without a usable list, or with an older one, the reason is
+    ``status_unknown`` (cannot confirm). A revocation or suspension holds in a list of
+    any age.
     """
     try:
         if not isinstance(text, str):
             raise MalformedToken("text must be a string")
         data = token_bytes(extract_token(text, expected_base))
-        return _verify(data, trust, now, status)
+        return _verify(data, trust, now, status, status_max_age)
     except CredentialError as exc:
         return VerificationResult(valid=False, reason=exc.reason)
     except Exception:
@@ -380,6 +369,7 @@ def verify_token_bytes(
     *,
     now: int,
     status: StatusSource | None = None,
+    status_max_age: int = STATUS_MAX_AGE_SECONDS,
 ) -> VerificationResult:
     """Verify the COSE bytes of a token. Never raises, for any input.
 
@@ -388,7 +378,7 @@ def verify_token_bytes(
     try:
         if not isinstance(data, bytes):
             raise MalformedToken("token must be bytes")
-        return _verify(data, trust, now, status)
+        return _verify(data, trust, now, status, status_max_age)
     except CredentialError as exc:
         return VerificationResult(valid=False, reason=exc.reason)
     except Exception:
@@ -397,7 +387,11 @@ def verify_token_bytes(
 
 
 def _verify(
-    data: bytes, trust: TrustStore, now: int, status: StatusSource | None
+    data: bytes,
+    trust: TrustStore,
+    now: int,
+    status: StatusSource | None,
+    status_max_age: int = STATUS_MAX_AGE_SECONDS,
 ) -> VerificationResult:
     """Verify token bytes; raises only :class:`CredentialError` for a bad token."""
     sign1 = sign1_decode(data)
@@ -425,27 +419,22 @@ def _verify(
 
     claims = _claims_from_map(unverified)
     number = claims.card_number
-    status_list = _status_list(status, issuer.issuer_id, claims.status_list)
-    reason = "ok"
+    status_list: StatusList | None = None
     if claims.expires_at <= now:
         reason = "expired"
     elif claims.issued_at > now + CLOCK_SKEW_SECONDS or (
         claims.not_before is not None and claims.not_before > now + CLOCK_SKEW_SECONDS
     ):
         reason = "not_yet_valid"
-    elif status_list is not None:
-        entry = status_list.get(claims.status_index)
-        if entry == STATUS_REVOKED:
-            reason = "revoked"
-        elif entry == STATUS_SUSPENDED:
-            reason = "suspended"
-        elif entry != STATUS_VALID:
-            # Value 3 is application-specific in the draft; this format never sets it.
-            reason = "malformed"
+    else:
+        # Looked up only for a card whose dates hold: an expired card needs no list.
+        status_list = _status_list(status, issuer.issuer_id, claims.status_list)
+        reason = _status_reason(status_list, claims.status_index, now, status_max_age)
     return VerificationResult(
         valid=reason == "ok",
         reason=reason,
         name=claims.name,
+        latin_name=claims.latin_name,
         # Already canonical and checked by card_number_from_bytes: only group it.
         card_number=f"{number[0:4]}-{number[4:8]}-{number[8:12]}",
         issued_at=claims.issued_at,
@@ -456,11 +445,30 @@ def _verify(
         kid=kid_to_text(kid),
         status_list=claims.status_list,
         status_index=claims.status_index,
+        status_checked_at=None if status_list is None else status_list.issued_at,
         status_age_seconds=None if status_list is None else max(0, now - status_list.issued_at),
     )
 
 
+def _status_reason(status_list: StatusList | None, index: int, now: int, max_age: int) -> str:
+    if status_list is None:
+        return "status_unknown"
+    entry = status_list.get(index)
+    # The issuer signed that the card was withdrawn: true however old the list is.
+    if entry == STATUS_REVOKED:
+        return "revoked"
+    if entry == STATUS_SUSPENDED:
+        return "suspended"
+    if entry != STATUS_VALID:
+        # Value 3 is application-specific in the draft; this format never sets it.
+        return "malformed"
+    # "Not withdrawn" is only worth something while it is recent.
+    return "ok" if status_is_fresh(status_list, now, max_age) else "status_unknown"
+
+
 def _status_list(source: StatusSource | None, issuer_id: str, list_id: int) -> StatusList | None:
+    """The list to judge the card by, or None when there is none to be had (which makes
+    the answer "cannot confirm", never "valid")."""
     if source is None:
         return None
     try:
@@ -492,6 +500,9 @@ def decode_claims_unverified(data: bytes) -> CardClaims:
 
 __all__ = [
     "ALG_EDDSA",
+    "ANSWER_CANNOT_CONFIRM",
+    "ANSWER_NOT_VALID",
+    "ANSWER_VALID",
     "CLOCK_SKEW_SECONDS",
     "COSE_SIGN1_TAG",
     "HEADER_ALG",
@@ -499,10 +510,12 @@ __all__ = [
     "HEADER_KID",
     "HEADER_TYP",
     "KID_BYTES",
+    "LAYOUT",
     "LIST_SIZE",
     "MAX_TEXT_CHARS",
     "MAX_TOKEN_BYTES",
     "REASONS",
+    "STATUS_MAX_AGE_SECONDS",
     "STATUS_REVOKED",
     "STATUS_SUSPENDED",
     "STATUS_VALID",
@@ -515,6 +528,7 @@ __all__ = [
     "Signer",
     "VerificationResult",
     "WrongUrlPrefix",
+    "answer_for",
     "b64url_decode",
     "b64url_encode",
     "check_eddsa_headers",
@@ -529,6 +543,7 @@ __all__ = [
     "qr_text",
     "sign1_decode",
     "sign1_encode",
+    "status_is_fresh",
     "token_bytes",
     "verify_text",
     "verify_token_bytes",

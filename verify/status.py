@@ -39,6 +39,7 @@ from verify.trust import Issuer, TrustStore
 
 __all__ = [
     "LIST_SIZE",
+    "STATUS_MAX_AGE_SECONDS",
     "STATUS_REVOKED",
     "STATUS_SUSPENDED",
     "STATUS_VALID",
@@ -50,6 +51,7 @@ __all__ = [
     "StatusSource",
     "decode_status_list",
     "encode_status_list",
+    "status_is_fresh",
 ]
 
 # Status values (the draft's); a card's token refers to one entry of a list.
@@ -70,6 +72,9 @@ _LIST_BYTES = LIST_SIZE * BITS // 8
 MAX_STATUS_LIST_BYTES = 2 * _LIST_BYTES
 FETCH_TIMEOUT_SECONDS = 10.0
 
+# How old a status list may be for a card to be called valid (unless the list's own exp
+# comes first): older, and the answer is "cannot confirm" (reason status_unknown).
+STATUS_MAX_AGE_SECONDS = 24 * 3600
 STATUS_LIST_REASONS = frozenset(
     {"malformed", "unknown_key", "key_revoked", "bad_signature", "expired", "not_yet_valid"}
 )
@@ -135,7 +140,12 @@ class StatusBits:
 
 @dataclass(frozen=True)
 class StatusList:
-    """A verified, unexpired status list of one issuer."""
+    """A verified status list of one issuer.
+
+    Sources hand back the newest authentic list they have, even one past ``expires_at``:
+    a revocation in an old list still holds. Whether a list is fresh enough to call a
+    card valid is the verifier's decision (:func:`verify.credential.status_is_fresh`).
+    """
 
     issuer_id: str
     list_id: int
@@ -157,11 +167,21 @@ class StatusSource(Protocol):
     """Where a verifier finds status lists."""
 
     def get(self, issuer_id: str, list_id: int) -> StatusList | None:
-        """Return the current list, or None when none is available.
+        """Return the newest authentic list available (possibly past its ``exp``: the
+        verifier judges its age), or None when there is none.
 
-        :raises StatusListError: when the list found is invalid (bad signature, expired).
+        :raises StatusListError: when the list found is not authentic or not the one
+            asked for.
         """
         ...
+
+
+def status_is_fresh(
+    status_list: StatusList, now: int, max_age: int = STATUS_MAX_AGE_SECONDS
+) -> bool:
+    """Whether a list is recent enough to call a card on it valid: signed at most
+    ``max_age`` seconds ago, and not past its own ``exp``."""
+    return now - status_list.issued_at <= max_age and status_list.expires_at > now
 
 
 def encode_status_list(
@@ -190,14 +210,17 @@ def encode_status_list(
     return sign1_encode(protected, {}, cbor2.dumps(claims, canonical=True), signer.sign)
 
 
-def decode_status_list(data: bytes, trust: TrustStore, *, now: int) -> StatusList:
+def decode_status_list(
+    data: bytes, trust: TrustStore, *, now: int, allow_expired: bool = False
+) -> StatusList:
     """Verify a signed status list and return it.
 
     The signing key's issuer must own the list URI (``<verify_url>/status/<id>``), so
-    one city cannot publish another's revocations.
+    one city cannot publish another's revocations. With ``allow_expired`` a list past its
+    ``exp`` is returned too (sources do so: an old list still proves a revocation).
 
     :raises StatusListError: with reason ``malformed``, ``unknown_key``, ``key_revoked``,
-        ``bad_signature``, ``expired`` or ``not_yet_valid``.
+        ``bad_signature``, ``expired`` (unless ``allow_expired``) or ``not_yet_valid``.
     """
     try:
         sign1 = sign1_decode(data, max_bytes=MAX_STATUS_LIST_BYTES)
@@ -237,7 +260,7 @@ def decode_status_list(data: bytes, trust: TrustStore, *, now: int) -> StatusLis
     if status_list["bits"] != BITS or not isinstance(lst, bytes):
         raise StatusListError("malformed", "only 2-bit lists are used")
     list_id = _list_id(trusted_key.issuer, uri)
-    if exp <= now:
+    if exp <= now and not allow_expired:
         raise StatusListError("expired")
     if iat > now + CLOCK_SKEW_SECONDS:
         raise StatusListError("not_yet_valid")
@@ -295,16 +318,16 @@ class FileStatusSource:
         self.now = now
 
     def get(self, issuer_id: str, list_id: int) -> StatusList | None:
-        """Return the saved list, or None when there is no file.
+        """Return the saved list (even past its ``exp``), or None when there is no file.
 
-        :raises StatusListError: when the file holds an invalid, expired or foreign list.
+        :raises StatusListError: when the file holds an invalid or foreign list.
         """
         path = _cache_path(self.directory, issuer_id, list_id)
         try:
             data = path.read_bytes()
         except OSError:
             return None
-        return _checked(decode_status_list(data, self.trust, now=self.now()), issuer_id, list_id)
+        return _checked(_decode_kept(data, self.trust, self.now()), issuer_id, list_id)
 
 
 class HttpStatusSource:
@@ -327,10 +350,11 @@ class HttpStatusSource:
         self._memory: dict[tuple[str, int], tuple[int, StatusList]] = {}
 
     def get(self, issuer_id: str, list_id: int) -> StatusList | None:
-        """Return a fresh list, else the cached copy (check its age), else None.
+        """Return the list as served now, else the saved copy (even past its ``exp``: the
+        verifier judges its age), else None.
 
-        :raises StatusListError: when the issuer serves an invalid list and no valid
-            cached copy exists.
+        :raises StatusListError: when the issuer serves an invalid list and no authentic
+            saved copy exists.
         """
         issuer = self.trust.issuer(issuer_id)
         if issuer is None:
@@ -343,8 +367,7 @@ class HttpStatusSource:
                 return status_list
         try:
             data = self._fetch(issuer.status_url(list_id))
-            status_list = decode_status_list(data, self.trust, now=now)
-            status_list = _checked(status_list, issuer_id, list_id)
+            status_list = _checked(_decode_kept(data, self.trust, now), issuer_id, list_id)
         except (OSError, http.client.HTTPException, StatusListError) as exc:
             cached = self._cached(issuer_id, list_id, now)
             if cached is not None:
@@ -366,7 +389,7 @@ class HttpStatusSource:
             return None
         try:
             data = _cache_path(self.cache_dir, issuer_id, list_id).read_bytes()
-            return _checked(decode_status_list(data, self.trust, now=now), issuer_id, list_id)
+            return _checked(_decode_kept(data, self.trust, now), issuer_id, list_id)
         except (OSError, StatusListError):
             return None
 
@@ -379,6 +402,10 @@ class HttpStatusSource:
         if len(data) > MAX_STATUS_LIST_BYTES:
             raise StatusListError("malformed", "status list too large")
         return data
+
+
+def _decode_kept(data: bytes, trust: TrustStore, now: int) -> StatusList:
+    return decode_status_list(data, trust, now=now, allow_expired=True)
 
 
 def _checked(status_list: StatusList, issuer_id: str, list_id: int) -> StatusList:

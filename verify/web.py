@@ -22,6 +22,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -40,7 +41,8 @@ from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from verify.credential import REASONS, verify_text
+from verify.credential import REASONS, STATUS_MAX_AGE_SECONDS, verify_text
+from verify.page_words import page_strings
 from verify.status import FileStatusSource, StatusList, StatusSource
 from verify.trust import TrustStore, load_trust
 
@@ -52,6 +54,7 @@ __all__ = [
     "RATE_LIMITED_ENDPOINTS",
     "StaticVerifierBackend",
     "VerifierBackend",
+    "VerifierPolicy",
     "api_verify",
     "bp",
     "create_verifier_app",
@@ -64,7 +67,7 @@ API_VERIFY_ENDPOINT = "verify.api_verify"
 # A version-10 QR code holds at most 652 characters; 8 KiB leaves room for JSON framing
 # and a long wrong text while refusing anything that is plainly not a scan.
 MAX_VERIFY_BODY_BYTES = 8 * 1024
-STATUS_MAX_AGE_SECONDS = 60
+STATUS_CACHE_SECONDS = 60
 WELL_KNOWN_MAX_AGE_SECONDS = 300
 STATUS_LIST_CONTENT_TYPE = "application/statuslist+cwt"
 # What the pages need, and nothing more: no inline script or style, no eval, no wasm
@@ -97,6 +100,27 @@ _SHELL_FILES = (
     "vendor/jsqr/jsQR.js",
 )
 _STATUS_PATH_RE = re.compile(r"/status/([0-9]{1,18})$")
+
+
+VERDICT_CLEAR_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class VerifierPolicy:
+    """How a verifier judges and shows verdicts; the same on the API and the pages.
+
+    ``status_max_age_seconds``: the oldest status list that can make a card valid (a
+    list past its own ``exp`` never does); older, and the answer is "cannot confirm".
+    ``verdict_clear_seconds``: how long the desk scanner shows a verdict before it
+    clears it, so the next person is not waved through on the last one's result.
+    """
+
+    status_max_age_seconds: int = STATUS_MAX_AGE_SECONDS
+    verdict_clear_seconds: int = VERDICT_CLEAR_SECONDS
+
+    def __post_init__(self) -> None:
+        if self.status_max_age_seconds < 60 or self.verdict_clear_seconds < 1:
+            raise ValueError("a status list is trusted for >= 60 s, a verdict shown for >= 1 s")
 
 
 @runtime_checkable
@@ -136,6 +160,10 @@ class VerifierBackend(Protocol):
         """The verify URL scanned codes must carry, or None to accept any issuer's."""
         ...
 
+    def policy(self) -> VerifierPolicy:
+        """The freshness window and the desk scanner's clearing delay."""
+        ...
+
 
 # --- the stand-alone backend ------------------------------------------------------------
 
@@ -154,9 +182,9 @@ class _CachedFileStatusSource:
         self._decoded: dict[tuple[str, int], tuple[tuple[int, int, int], StatusList]] = {}
 
     def get(self, issuer_id: str, list_id: int) -> StatusList | None:
-        """Return the saved list, or None when there is no file.
+        """Return the saved list (even past its ``exp``), or None when there is no file.
 
-        :raises StatusListError: when the file holds an invalid, expired or foreign list.
+        :raises StatusListError: when the file holds an invalid or foreign list.
         """
         path = self._directory / issuer_id / f"{list_id}.cwt"
         try:
@@ -167,11 +195,7 @@ class _CachedFileStatusSource:
         key = (issuer_id, list_id)
         with self._lock:
             remembered = self._decoded.get(key)
-        if (
-            remembered is not None
-            and remembered[0] == version
-            and remembered[1].expires_at > int(time.time())
-        ):
+        if remembered is not None and remembered[0] == version:
             return remembered[1]
         status_list = self._files.get(issuer_id, list_id)
         if status_list is not None:
@@ -195,6 +219,7 @@ class StaticVerifierBackend:
         status_dir: str | Path,
         *,
         expected_base: str | None = None,
+        policy: VerifierPolicy | None = None,
     ) -> None:
         """Load the trust sources once.
 
@@ -216,6 +241,7 @@ class StaticVerifierBackend:
         self._status_dir = Path(status_dir)
         self._status = _CachedFileStatusSource(self._status_dir, store)
         self._expected_base = expected_base
+        self._policy = policy or VerifierPolicy()
         self._counts_lock = threading.Lock()
         self.counts: dict[str, Counter[str]] = {}
 
@@ -269,6 +295,10 @@ class StaticVerifierBackend:
         """The verify URL given at construction, if any."""
         return self._expected_base
 
+    def policy(self) -> VerifierPolicy:
+        """The policy given at construction, else the defaults (24 h, 30 s)."""
+        return self._policy
+
 
 # --- helpers ------------------------------------------------------------------------------
 
@@ -293,58 +323,9 @@ def _lang() -> str:
     return "en" if locale is None else str(locale).replace("_", "-")
 
 
-def _page_strings() -> dict[str, Any]:
-    """Every word the page scripts show, translated here so the JS holds no English."""
-    return {
-        "reasons": {
-            "ok": _("Genuine card, current and not cancelled."),
-            "bad_signature": _(
-                "The code was not signed by the issuing city. The card may be forged or altered."
-            ),
-            "unknown_key": _("The code was signed with a key this service does not know."),
-            "key_revoked": _("The key that signed this card has been withdrawn."),
-            "expired": _("This card has expired."),
-            "not_yet_valid": _("This card is not valid yet."),
-            "revoked": _("This card has been cancelled by the city."),
-            "suspended": _("This card is suspended."),
-            "malformed": _("This is not a citizen card code, or it was damaged when scanned."),
-            "unknown_issuer": _("This card comes from a city this service does not recognise."),
-        },
-        "title": {
-            "valid": _("Valid card"),
-            "invalid": _("Not valid"),
-            "unable": _("Cannot check"),
-            "pending": _("Checking…"),
-            "idle": _("Ready to scan"),
-        },
-        "unable": {
-            "no_token": _(
-                "There is no card code in this address. "
-                "Scan the QR code on the card with the phone camera."
-            ),
-            "offline": _(
-                "This card cannot be checked without a connection. "
-                "Connect to the internet and try again."
-            ),
-        },
-        "photo_prompt": _("Compare the photo on the card with the person in front of you."),
-        "keys_age": _("Keys checked {age}."),
-        "status_age": _("Revocation list from {age}."),
-        "status_stale": _(
-            "The revocation list is out of date: connect to the internet to update it."
-        ),
-        "checked_by_server": _("Checked by the city's server just now."),
-        "camera": {
-            "starting": _("Starting the camera…"),
-            "scanning": _("Point the camera at the QR code on the card."),
-            "denied": _("The camera could not be used. Type or scan the code into the field."),
-            "unsupported": _("This browser has no camera access. Use the text field."),
-            "stopped": _("Camera off."),
-        },
-    }
-
-
 def _page_config() -> dict[str, Any]:
+    backend = _backend()
+    policy = backend.policy()
     return {
         "lang": _lang(),
         "urls": {
@@ -361,8 +342,12 @@ def _page_config() -> dict[str, Any]:
                 url_for("verify.scan"),
             ],
         },
-        "expected_base": _backend().expected_base(),
-        "strings": _page_strings(),
+        "expected_base": backend.expected_base(),
+        "policy": {
+            "status_max_age_seconds": policy.status_max_age_seconds,
+            "verdict_clear_seconds": policy.verdict_clear_seconds,
+        },
+        "strings": page_strings(),
     }
 
 
@@ -421,6 +406,7 @@ def api_verify() -> Response:
         now=int(time.time()),
         status=backend.status_source(),
         expected_base=backend.expected_base(),
+        status_max_age=backend.policy().status_max_age_seconds,
     )
     backend.count(result.reason if result.reason in REASONS else "malformed")
     # json.dumps directly: this is the hot path, and jsonify's provider lookup is not free.
@@ -470,7 +456,7 @@ def status_list(list_id: int) -> Response:
         return _json_error(404, "not_found", _("There is no such status list."))
     response = Response(data, content_type=STATUS_LIST_CONTENT_TYPE)
     response.set_etag(hashlib.sha256(data).hexdigest()[:32])
-    response.headers["Cache-Control"] = f"public, max-age={STATUS_MAX_AGE_SECONDS}"
+    response.headers["Cache-Control"] = f"public, max-age={STATUS_CACHE_SECONDS}"
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.make_conditional(request)
     return response

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from citizen_card.card.errors import RenderError
-from citizen_card.card.qr import qr_matrix
+from citizen_card.card.qr import MAX_PREFERRED_VERSION, qr_matrix
 from citizen_card.config import Settings
 from citizen_card.models import Card, Resident, Staff, StatusList
 from citizen_card.models.card import CURRENT_STATUSES
@@ -49,6 +49,8 @@ REVOKE_REASONS = (
     "withdrawn",
 )
 REPLACE_REASONS = ("lost", "stolen", "damaged", "name_change")
+MAX_QR_VERSION = MAX_PREFERRED_VERSION
+MAX_QR_VERSION_TWO_FORMS = 11
 REASON_LABELS = {
     "lost": N_("Lost"),
     "stolen": N_("Stolen"),
@@ -153,8 +155,8 @@ def _create_card(
             N_("Take the resident's photo before issuing a card."), "no_photo", status=422
         )
     keys = registry.RegistryKeys.from_settings(settings)
-    name = registry.open_details(resident, keys).printed_name
-    if len(name) > MAX_NAME_CHARS:
+    printed = registry.open_details(resident, keys).printed
+    if any(len(form) > MAX_NAME_CHARS for form in (printed.name, printed.latin or "")):
         raise IssuanceError(
             N_("The name is longer than %(count)d characters and does not fit on the card."),
             "name_too_long",
@@ -182,19 +184,20 @@ def _create_card(
                 issued_at=int(issued_at.timestamp()),
                 expires_at=int(expires_at.timestamp()),
                 card_number=number,
-                name=name,
+                name=printed.name,
                 status_list=status_list.id,
                 status_index=index,
+                latin_name=printed.latin,
             ),
             signer,
         )
         qr = qr_text(settings.verify_base_url, token)
         try:
-            qr_matrix(qr)
+            version = qr_matrix(qr).version
         except RenderError as exc:
-            raise IssuanceError(
-                N_("The name is too long for the card's QR code."), "name_too_long", status=422
-            ) from exc
+            raise _qr_too_large() from exc
+        if version > max_qr_version(printed):
+            raise _qr_too_large()
         card = Card(
             number=number,
             resident_id=resident.id,
@@ -222,6 +225,19 @@ def _create_card(
         savepoint.commit()
         return IssuedCard(card, qr, code)
     raise IssuanceError(N_("No card number could be allocated. Try again."), "allocation_failed")
+
+
+def max_qr_version(printed: registry.PrintedName) -> int:
+    """The largest QR version a card may carry: 10 (the design's limit), or 11 when the
+    card prints and signs the name in two forms, which version 10 cannot hold for a
+    name of 20 Arabic letters with its Latin form (see docs/architecture.md)."""
+    return MAX_QR_VERSION_TWO_FORMS if printed.latin is not None else MAX_QR_VERSION
+
+
+def _qr_too_large() -> IssuanceError:
+    return IssuanceError(
+        N_("The name is too long for the card's QR code."), "name_too_long", status=422
+    )
 
 
 def _has_current_card() -> Conflict:

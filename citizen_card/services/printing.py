@@ -1,7 +1,8 @@
 """Printing cards: the values on a card's faces, its PDF and previews, A4 batches.
 
-What is printed comes from the sealed record: the name from the signed QR text, so the
-card always says what its QR code says, even after the record was edited. Every export
+What is printed comes from the sealed record: the name and its Latin form from the
+signed QR text, so the card always says what its QR code says, even after the record was
+edited. Every export
 of a card (PDF, print, batch) writes an audit event.
 """
 
@@ -35,8 +36,9 @@ BATCH_LIMIT = 500
 def card_face(card: Card, *, settings: Settings, labels: CardLabels) -> CardFace:
     """The values printed on a card, opened from the sealed record.
 
-    The name comes from the signed QR text, not from the current record: what is
-    printed must be what the QR code says, even after the record was edited.
+    The name and its Latin form come from the signed QR text, not from the current
+    record: what is printed must be what the QR code says, even after the record was
+    edited.
 
     :raises CardNotActive: ``card_erased`` when the record (and so the photo) is gone.
     :raises IssuanceError: ``no_photo`` when the photo was removed since.
@@ -47,17 +49,21 @@ def card_face(card: Card, *, settings: Settings, labels: CardLabels) -> CardFace
     keys = registry.RegistryKeys.from_settings(settings)
     qr = open_qr(registry.data_key(resident, keys), card.number, card.qr_sealed)
     try:
-        signed_name = decode_claims_unverified(token_bytes(extract_token(qr))).name
+        signed = decode_claims_unverified(token_bytes(extract_token(qr)))
     except CredentialError as exc:  # our own sealed text: only a bug gets here
         raise IssuanceError(N_("This card cannot be rendered."), "card_unreadable") from exc
-    details = registry.open_details(resident, keys)
+    latin_name = signed.latin_name
+    if latin_name is None:
+        # A Latin-script name, or a card issued before the Latin form was signed: for
+        # the latter print the record's, as then, while it still belongs to the name.
+        details = registry.open_details(resident, keys)
+        latin_name = details.latin_name if details.printed_name == signed.name else None
     photo = registry.open_photo(resident, keys)
     if photo is None:
         raise IssuanceError(N_("The resident has no photo."), "no_photo", status=422)
     return CardFace(
-        names=signed_name,
-        # The Latin form is not signed; print it only while it still belongs to the name.
-        latin_name=details.latin_name if details.printed_name == signed_name else None,
+        names=signed.name,
+        latin_name=latin_name,
         photo_jpeg=photo,
         card_number=format_card_number(card.number),
         valid_until=card.expires_at.date(),

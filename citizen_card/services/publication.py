@@ -41,6 +41,7 @@ from verify.status import (
     StatusList as SignedStatusList,
 )
 from verify.trust import TrustStore
+from verify.web import VerifierPolicy
 
 POLL_SECONDS = 5.0
 # Verifiers may use a list this long without asking again (the draft's ttl claim) ...
@@ -82,6 +83,10 @@ class IssuerVerifierBackend:
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self._settings = settings
         self._engine = engine
+        self._policy = VerifierPolicy(
+            status_max_age_seconds=settings.status_max_age_hours * 3600,
+            verdict_clear_seconds=settings.verdict_clear_seconds,
+        )
         # Reads never take the write lock: a request that holds it (a logged-in clerk's
         # POST) must not wait on itself when it verifies (database.py).
         self._reader = engine.execution_options(sqlite_begin=DEFERRED)
@@ -202,6 +207,9 @@ class IssuerVerifierBackend:
 
     def expected_base(self) -> str | None:
         return self._settings.verify_base_url.rstrip("/")
+
+    def policy(self) -> VerifierPolicy:
+        return self._policy
 
     def count(self, reason: str) -> None:
         """Count a verification by day and reason; written to the database once a minute.

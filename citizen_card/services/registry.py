@@ -67,6 +67,15 @@ class RegistryPolicy:
 
 
 @dataclass(frozen=True)
+class PrintedName:
+    """The name as a card prints it and its QR code signs it: the name as written, and
+    the Latin form printed under it when the name is in another script."""
+
+    name: str
+    latin: str | None = None
+
+
+@dataclass(frozen=True)
 class ResidentDetails:
     """The personal data of one resident, in clear, as the counter sees it."""
 
@@ -82,6 +91,12 @@ class ResidentDetails:
     def printed_name(self) -> str:
         """The name as written, as printed on the card and signed in its QR code."""
         return f"{self.given_names} {self.family_names}".strip()
+
+    @property
+    def printed(self) -> PrintedName:
+        """Every form of the name a new card prints and signs; the one place that says
+        which strings those are (issuance signs exactly these)."""
+        return PrintedName(self.printed_name, self.latin_name)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -54,7 +54,7 @@ def read_back(code: QrCode, scale: int = 4) -> zxingcpp.Barcode:
     return found[0]
 
 
-def card_text(name: str, *, status_list: int = 255) -> str:
+def card_text(name: str, *, status_list: int = 255, latin_name: str | None = None) -> str:
     """The QR text of a real card token (worst-case index and dates) for ``name``."""
     claims = CardClaims(
         issuer="LIS",
@@ -64,6 +64,7 @@ def card_text(name: str, *, status_list: int = 255) -> str:
         name=name,
         status_list=status_list,
         status_index=131071,
+        latin_name=latin_name,
     )
     token = encode_token(claims, Ed25519Signer(Ed25519PrivateKey.generate()))
     return qr_text("https://verify.city.example", token)
@@ -118,6 +119,27 @@ def test_short_and_typical_texts() -> None:
 )
 def test_card_sizes_as_the_readme_gives_them(name: str, version: int) -> None:
     text = card_text(name)
+    code = qr_matrix(text)
+    assert (code.version, code.error_correction) == (version, "M")
+    assert read_back(code).text == text
+
+
+@pytest.mark.parametrize(
+    ("name", "latin_name", "version"),
+    [
+        ("王明", "Wang Ming", 9),
+        ("فاطمة الزهراء", "Fatima Alzahra", 10),
+        # 20 Arabic letters (42 bytes) and a 25-character Latin form: 67 bytes together.
+        ("فاطمة الزهراء الحسينية", "Fatima Alzahra Alhusainia", 11),
+        # The two forms' budgets: 44 bytes together in version 10, 77 in version 11.
+        ("A" * 21, "B" * 23, 10),
+        ("A" * 21, "B" * 24, 11),
+        ("A" * 40, "B" * 37, 11),
+        ("A" * 40, "B" * 38, 12),
+    ],
+)
+def test_two_form_sizes_as_the_readme_gives_them(name: str, latin_name: str, version: int) -> None:
+    text = card_text(name, status_list=23, latin_name=latin_name)
     code = qr_matrix(text)
     assert (code.version, code.error_correction) == (version, "M")
     assert read_back(code).text == text

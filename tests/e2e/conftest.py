@@ -9,8 +9,10 @@ a secure context, so WebCrypto and service workers work without TLS.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
+import socket
 import sys
 import threading
 import time
@@ -93,7 +95,13 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def jwks_document(key: Ed25519PrivateKey, iss: str, name: str, verify_url: str) -> dict[str, Any]:
+def jwks_document(
+    key: Ed25519PrivateKey,
+    iss: str,
+    name: str,
+    verify_url: str,
+    revoked: tuple[Ed25519PrivateKey, ...] = (),
+) -> dict[str, Any]:
     return {
         "iss": iss,
         "issuer_name": name,
@@ -109,7 +117,7 @@ def jwks_document(key: Ed25519PrivateKey, iss: str, name: str, verify_url: str) 
                 "status": "active",
             }
         ],
-        "revoked_kids": [],
+        "revoked_kids": [kid_to_text(Ed25519Signer(k).kid) for k in revoked],
     }
 
 
@@ -156,17 +164,29 @@ class ServedCity:
     other_signer: Ed25519Signer = field(
         default_factory=lambda: Ed25519Signer(Ed25519PrivateKey.from_private_bytes(b"\x06" * 32))
     )
+    # A key Lisboa withdrew (listed in revoked_kids), and one it never had.
+    revoked_signer: Ed25519Signer = field(
+        default_factory=lambda: Ed25519Signer(Ed25519PrivateKey.from_private_bytes(b"\x07" * 32))
+    )
+    unknown_signer: Ed25519Signer = field(
+        default_factory=lambda: Ed25519Signer(Ed25519PrivateKey.from_private_bytes(b"\x08" * 32))
+    )
     card_number: str = field(default_factory=new_card_number)
     url: str = ""
     _server: Any = None
     _thread: threading.Thread | None = None
+    _connections: set[socket.socket] = field(default_factory=set)
 
     def start(self) -> None:
         own = self.directory / "jwks.json"
         own.write_text(
             json.dumps(
                 jwks_document(
-                    Ed25519PrivateKey.from_private_bytes(b"\x05" * 32), "LIS", "Lisboa", BASE_URL
+                    Ed25519PrivateKey.from_private_bytes(b"\x05" * 32),
+                    "LIS",
+                    "Lisboa",
+                    BASE_URL,
+                    revoked=(Ed25519PrivateKey.from_private_bytes(b"\x07" * 32),),
                 )
             )
         )
@@ -184,16 +204,30 @@ class ServedCity:
         self.publish(default_bits())
         backend = StaticVerifierBackend([own, porto], self.directory / "status")
         app = _buffered(create_verifier_app(backend))
-        self._server = make_test_server(app)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = server = make_test_server(app)
+        accept = server.get_request
+
+        def get_request() -> tuple[socket.socket, Any]:
+            connection, address = accept()
+            self._connections.add(connection)
+            return connection, address
+
+        server.get_request = get_request  # type: ignore[method-assign]
+        self.url = f"http://127.0.0.1:{server.server_port}"
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop serving for real: the listening socket, and every kept-alive connection
+        (a browser, its service worker above all, would go on using those)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        for connection in self._connections:
+            with contextlib.suppress(OSError):  # closed already
+                connection.shutdown(socket.SHUT_RDWR)
+        self._connections.clear()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -211,22 +245,42 @@ class ServedCity:
         values.update(overrides)
         return encode_token(CardClaims(**values), signer or self.signer)
 
+    def publish_other_city(self, bits: StatusBits | None = None) -> None:
+        """Save Porto's list beside Lisboa's, as a verifier that accepts both keeps them."""
+        now = int(time.time())
+        data = encode_status_list(
+            bits or StatusBits(),
+            uri=f"https://verify.porto.example/status/{LIST_ID}",
+            issued_at=now,
+            expires_at=now + 7 * 86400,
+            ttl=300,
+            signer=self.other_signer,
+        )
+        path = self.directory / "status" / "OPO" / f"{LIST_ID}.cwt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    @property
+    def list_path(self) -> Path:
+        return self.directory / "status" / "LIS" / f"{LIST_ID}.cwt"
+
     @staticmethod
     def default_bits() -> StatusBits:
         """The published list: one entry revoked, one suspended, the rest valid."""
         return default_bits()
 
     def publish(self, bits: StatusBits) -> None:
+        """Publish Lisboa's list as the issuer signs them: now, valid for 7 days."""
         now = int(time.time())
         data = encode_status_list(
             bits,
             uri=f"{BASE_URL}/status/{LIST_ID}",
             issued_at=now,
-            expires_at=now + 86400,
+            expires_at=now + 7 * 86400,
             ttl=300,
             signer=self.signer,
         )
-        path = self.directory / "status" / "LIS" / f"{LIST_ID}.cwt"
+        path = self.list_path
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(data)
@@ -270,3 +324,15 @@ def browser_context(chromium: Any) -> Iterator[Any]:
     context = chromium.new_context(viewport={"width": 360, "height": 740})
     yield context
     context.close()
+
+
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desk": {"width": 1366, "height": 768}}
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where browser tests keep their screenshots (test-artifacts/, ignored by git), so a
+    person can look at every verdict after a run."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

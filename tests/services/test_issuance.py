@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from citizen_card.card.pdf import CardLabels
+from citizen_card.card.qr import qr_matrix
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.models import AuditEvent, Card, StatusList
-from citizen_card.services import audit, cards, downloads, issuance, registry
+from citizen_card.services import audit, cards, downloads, issuance, keyring, printing, registry
 from citizen_card.services.errors import Conflict, DomainError, ValidationFailed
 from verify.cardnumber import format_card_number, is_valid_card_number
-from verify.credential import decode_claims_unverified, extract_token, token_bytes
+from verify.credential import (
+    decode_claims_unverified,
+    encode_token,
+    extract_token,
+    qr_text,
+    token_bytes,
+)
 from verify.status import LIST_SIZE
 
 
@@ -258,3 +268,116 @@ def test_errors_carry_stable_codes(ctx: None) -> None:
     assert cards.CardNotFound().status == 404
     assert downloads.DownloadRefused().code == "download_refused"
     assert db.session.scalar(select(Card.id)) is None
+
+
+# --- the name as printed, in both forms, and the QR size budget ---------------------------
+
+ARABIC = {"given_names": "فاطمة الزهراء", "family_names": "الحسينية"}  # 20 letters
+LATIN_FORM = "Fatima Alzahra Alhusainia"  # 25 characters
+
+
+def _face(card: Card) -> Any:
+    return printing.card_face(card, settings=app_context().settings, labels=CardLabels())
+
+
+def test_a_name_in_another_script_is_signed_with_its_latin_form_as_printed(
+    ctx: None, make_resident: Callable[..., str]
+) -> None:
+    public_id = make_resident(**ARABIC, latin_name=LATIN_FORM)
+    issued = _issue(public_id)
+
+    claims = decode_claims_unverified(token_bytes(extract_token(issued.qr)))
+    assert (claims.name, claims.latin_name, claims.layout) == (
+        "فاطمة الزهراء الحسينية",
+        LATIN_FORM,
+        2,
+    )
+    # Two forms do not fit version 10 at this length; version 11 is allowed for them.
+    assert qr_matrix(issued.qr).version == issuance.MAX_QR_VERSION_TWO_FORMS == 11
+    face = _face(issued.card)
+    assert (face.names, face.latin_name) == (claims.name, claims.latin_name)
+
+    # The card goes on printing what its QR code says, whatever the record says later.
+    c = app_context()
+    resident = registry.get(db.session, public_id)
+    registry.update(
+        db.session,
+        resident,
+        {"latin_name": "Fatima Al-Zahra Al-Husainiya"},
+        keys=c.registry_keys,
+        policy=c.registry_policy,
+        actor=None,
+        now=c.now(),
+    )
+    db.session.commit()
+    assert _face(issued.card).latin_name == LATIN_FORM
+
+
+def test_a_latin_name_is_signed_alone_within_version_10(
+    ctx: None, make_resident: Callable[..., str]
+) -> None:
+    # 40 characters, six of them accented: the budget's edge for one form.
+    issued = _issue(
+        make_resident(given_names="María José da Conceição", family_names="Gonçalves Araújo")
+    )
+    claims = decode_claims_unverified(token_bytes(extract_token(issued.qr)))
+    assert (len(claims.name), claims.latin_name, claims.layout) == (40, None, 1)
+    assert qr_matrix(issued.qr).version == 10
+    assert _face(issued.card).latin_name is None
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        # One form needing version 11: refused, the design allows 10.
+        {"given_names": "Maria da Conceição Aparecida", "family_names": "dos Santos Gonçalves"},
+        # Two forms needing version 12.
+        {
+            "given_names": "عبد الرحمن محمد",
+            "family_names": "الحسيني الهاشمي القرشي",
+            "latin_name": "Abd al-Rahman Muhammad al-Husayni al-Hashimi",
+        },
+        # A Latin form longer than a claim may be.
+        {"given_names": "明", "family_names": "王", "latin_name": "Wang " + "Ming" * 20},
+    ],
+)
+def test_a_name_too_long_for_the_card_is_refused_and_nothing_is_kept(
+    ctx: None, make_resident: Callable[..., str], names: dict[str, str]
+) -> None:
+    public_id = make_resident(**names)
+    with pytest.raises(cards.IssuanceError) as caught:
+        _issue(public_id)
+    assert (caught.value.code, caught.value.status) == ("name_too_long", 422)
+    db.session.rollback()
+    assert db.session.scalars(select(Card)).all() == []
+
+
+def test_a_card_issued_before_the_latin_form_was_signed_still_verifies_and_prints_it(
+    ctx: None, make_resident: Callable[..., str], app: Flask
+) -> None:
+    # A layout-1 card: its QR code signs the name alone, the Latin form printed apart.
+    public_id = make_resident(**ARABIC, latin_name=LATIN_FORM)
+    card = _issue(public_id).card
+    c = app_context()
+    claims = decode_claims_unverified(
+        token_bytes(extract_token(cards.qr_of(card, settings=c.settings) or ""))
+    )
+    signer = keyring.signer(keyring.active_key(db.session), c.settings)
+    old_qr = qr_text(
+        c.settings.verify_base_url, encode_token(replace(claims, latin_name=None), signer)
+    )
+    resident = registry.get(db.session, public_id)
+    card.qr_sealed = cards.seal_qr(
+        registry.data_key(resident, c.registry_keys), card.number, old_qr
+    )
+    db.session.commit()
+
+    face = _face(card)
+    assert (face.qr_text, face.latin_name) == (old_qr, LATIN_FORM)
+    db.session.rollback()  # the request below opens its own session
+    result = app.test_client().post("/api/v1/verify", json={"qr": old_qr}).get_json()
+    assert (result["reason"], result["name"], result["latin_name"]) == (
+        "ok",
+        "فاطمة الزهراء الحسينية",
+        None,
+    )

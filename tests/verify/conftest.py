@@ -19,6 +19,7 @@ from verify.credential import (
     encode_token,
     kid_to_text,
 )
+from verify.status import StatusBits, StatusList, decode_status_list, encode_status_list
 from verify.trust import TrustStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -160,3 +161,36 @@ def make_token(make_claims: Callable[..., CardClaims], signer: Ed25519Signer) ->
 @pytest.fixture(scope="session")
 def eddsa_protected(signer: Ed25519Signer) -> dict[int, Any]:
     return {HEADER_ALG: ALG_EDDSA, HEADER_KID: signer.kid}
+
+
+class FreshLists:
+    """A status source with a clean list (every card valid) for any list of LIS or OPO,
+    signed ten minutes before NOW by that city's key: what a verifier online has."""
+
+    def __init__(self, trust: TrustStore, signers: dict[str, Ed25519Signer]) -> None:
+        self.trust = trust
+        self.signers = signers
+        self.lists: dict[tuple[str, int], StatusList] = {}
+
+    def get(self, issuer_id: str, list_id: int) -> StatusList | None:
+        key = (issuer_id, list_id)
+        if key not in self.lists:
+            issuer = self.trust.issuer(issuer_id)
+            assert issuer is not None
+            data = encode_status_list(
+                StatusBits(),
+                uri=issuer.status_url(list_id),
+                issued_at=NOW - 600,
+                expires_at=NOW + 7 * 86400,
+                ttl=300,
+                signer=self.signers[issuer_id],
+            )
+            self.lists[key] = decode_status_list(data, self.trust, now=NOW)
+        return self.lists[key]
+
+
+@pytest.fixture(scope="session")
+def fresh_status(
+    trust: TrustStore, signer: Ed25519Signer, other_city_key: Ed25519PrivateKey
+) -> FreshLists:
+    return FreshLists(trust, {"LIS": signer, "OPO": Ed25519Signer(other_city_key)})

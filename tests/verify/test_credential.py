@@ -18,6 +18,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from verify.cardnumber import card_number_to_bytes
 from verify.credential import (
+    ANSWER_CANNOT_CONFIRM,
+    ANSWER_NOT_VALID,
+    ANSWER_VALID,
     CLAIM_CTI,
     CLAIM_EXP,
     CLAIM_IAT,
@@ -28,12 +31,14 @@ from verify.credential import (
     CLOCK_SKEW_SECONDS,
     MAX_TEXT_CHARS,
     REASONS,
+    STATUS_MAX_AGE_SECONDS,
     CardClaims,
     Ed25519Signer,
     InvalidTokenText,
     MalformedToken,
     VerificationResult,
     WrongUrlPrefix,
+    answer_for,
     decode_claims_unverified,
     encode_token,
     extract_token,
@@ -52,6 +57,7 @@ from verify.status import (
     STATUS_SUSPENDED,
     StatusBits,
     StatusList,
+    StatusListError,
     decode_status_list,
     encode_status_list,
 )
@@ -145,9 +151,9 @@ def _reason(data: bytes, trust: TrustStore, **kwargs: Any) -> str:
 
 
 def test_round_trip_gives_a_valid_result_with_the_signed_claims(
-    token: str, trust: TrustStore, card_number: str, signer: Ed25519Signer
+    token: str, trust: TrustStore, card_number: str, signer: Ed25519Signer, fresh_status: Any
 ) -> None:
-    result = verify_text(qr_text(BASE, token), trust, now=NOW)
+    result = verify_text(qr_text(BASE, token), trust, now=NOW, status=fresh_status)
     assert result == VerificationResult(
         valid=True,
         reason="ok",
@@ -161,7 +167,8 @@ def test_round_trip_gives_a_valid_result_with_the_signed_claims(
         kid=kid_to_text(signer.kid),
         status_list=3,
         status_index=4242,
-        status_age_seconds=None,
+        status_checked_at=NOW - 600,
+        status_age_seconds=600,
     )
 
 
@@ -174,20 +181,95 @@ def test_token_layout_is_the_documented_one(cose: bytes, signer: Ed25519Signer) 
     assert len(sign1.signature) == 64
 
 
-def test_json_form_holds_nothing_more(token: str, trust: TrustStore) -> None:
-    body = verify_text(token, trust, now=NOW).to_json()
+def test_json_form_holds_nothing_more(token: str, trust: TrustStore, fresh_status: Any) -> None:
+    body = verify_text(token, trust, now=NOW, status=fresh_status).to_json()
     assert set(body) == {
         "valid",
         "reason",
         "name",
+        "latin_name",
         "card_number",
         "issued_at",
         "expires_at",
         "issuer",
         "issuer_id",
+        "status_checked_at",
+        "status_age_seconds",
     }
     assert body["issued_at"] == "2027-01-14"
     assert body["issuer"] == "Lisboa"
+    # NOW is 2027-01-15T08:00:00Z; the list was signed ten minutes before.
+    assert (body["status_checked_at"], body["status_age_seconds"]) == ("2027-01-15T07:50:00Z", 600)
+
+
+# --- layouts: the Latin form of the name (layout 2), and cards issued before it ---------
+
+# Tokens made by the encoder of layout 1 (before the Latin form was a claim), with the
+# fixtures' key and claims: cards printed then must keep verifying, byte for byte.
+LAYOUT_1_TOKENS = {
+    "Maria da Conceição Silva": (
+        "2KCEXIQBE4CEMUBQ2F4OMZNALBA2MALDJREVGBA2NUVQLAAGDJVURAEAA5EATHXPDUJ5CWNEMFXHQGSNMFZG"
+        "SYJAMRQSAQ3PNZRWK2ODU7B2G3ZAKNUWY5TBMFZYEAYZCCJFQQB4ZCGWYUXRUZV35CJTKIXGCMGICKF3F22L"
+        "4LHVWCL4UOWVX62ECQ25LWW343ALA6I4XK5KFZUNXIJOCKZHKN2ZUIAE63X5JE6XWAGQU"
+    ),
+    "فاطمة الزهراء": (
+        "2KCEXIQBE4CEMUBQ2F4OMZNALBAKMALDJREVGBA2NUVQLAAGDJVURAEAA5EATHXPDUJ5CWNEMFXHQGOZQHMK"
+        "PWFX3GC5RKJA3CT5TBGYWLMYPWFR3CT5RILBOOBAGGIQSJMEBL6IJX7CSZK7HPXIY6UTXNLCRR3IZJ3GZLBB"
+        "F5DCBB4BSUXXJMPB7VEJFKSZGRI7MPHHXIBTGUU432B3USVDY4UYRRBWOB27SXJJ7EHQ"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUT_1_TOKENS))
+def test_cards_of_layout_1_still_verify_and_encode_the_same(
+    name: str,
+    trust: TrustStore,
+    fresh_status: Any,
+    make_claims: Callable[..., CardClaims],
+    signer: Ed25519Signer,
+) -> None:
+    old = LAYOUT_1_TOKENS[name]
+    result = verify_text(qr_text(BASE, old), trust, now=NOW, status=fresh_status)
+    assert (result.reason, result.name, result.latin_name) == ("ok", name, None)
+    claims = decode_claims_unverified(token_bytes(old))
+    assert (claims.layout, claims.latin_name) == (1, None)
+    # Without a Latin form, today's encoder writes exactly what layout 1 wrote.
+    assert encode_token(make_claims(name=name), signer) == old
+
+
+def test_latin_form_round_trips_as_claim_l(
+    make_token: Callable[..., str], trust: TrustStore, fresh_status: Any
+) -> None:
+    token = make_token(name="فاطمة الزهراء", latin_name="Fatima Alzahra")
+    payload = cbor2.loads(sign1_decode(token_bytes(token)).payload)
+    assert set(payload) == {1, 4, 6, 7, "n", "s", "l"}
+    assert payload["l"] == "Fatima Alzahra"
+    claims = decode_claims_unverified(token_bytes(token))
+    assert (claims.layout, claims.latin_name) == (2, "Fatima Alzahra")
+    result = verify_text(token, trust, now=NOW, status=fresh_status)
+    assert (result.reason, result.name, result.latin_name) == (
+        "ok",
+        "فاطمة الزهراء",
+        "Fatima Alzahra",
+    )
+    assert result.to_json()["latin_name"] == "Fatima Alzahra"
+
+
+@pytest.mark.parametrize("latin", ["", "x" * 81, 42, b"Fatima", ["Fatima"]])
+def test_bad_latin_form_is_malformed(
+    make_claims: Callable[..., CardClaims],
+    make_token: Callable[..., str],
+    issuer_key: Ed25519PrivateKey,
+    eddsa_protected: dict[int, Any],
+    trust: TrustStore,
+    latin: object,
+) -> None:
+    claims: dict[int | str, Any] = {**_claim_map(make_claims()), "l": latin}
+    data = sign1_encode(eddsa_protected, {}, cbor2.dumps(claims, canonical=True), issuer_key.sign)
+    assert _reason(data, trust) == "malformed"
+    if isinstance(latin, str):
+        with pytest.raises(MalformedToken):
+            make_token(latin_name=latin)
 
 
 def test_failed_signature_reveals_no_claims(cose: bytes, trust: TrustStore) -> None:
@@ -205,17 +287,26 @@ def test_nbf_round_trips_and_is_checked(make_token: Callable[..., str], trust: T
 
 
 def test_retired_keys_still_verify(
-    make_token: Callable[..., str], retired_key: Ed25519PrivateKey, trust: TrustStore
+    make_token: Callable[..., str],
+    retired_key: Ed25519PrivateKey,
+    trust: TrustStore,
+    fresh_status: Any,
 ) -> None:
-    result = verify_text(make_token(Ed25519Signer(retired_key)), trust, now=NOW)
+    result = verify_text(
+        make_token(Ed25519Signer(retired_key)), trust, now=NOW, status=fresh_status
+    )
     assert (result.valid, result.reason) == (True, "ok")
 
 
 def test_cards_of_another_trusted_city_verify(
-    make_token: Callable[..., str], other_city_key: Ed25519PrivateKey, trust: TrustStore
+    make_token: Callable[..., str],
+    other_city_key: Ed25519PrivateKey,
+    trust: TrustStore,
+    fresh_status: Any,
 ) -> None:
     token = make_token(Ed25519Signer(other_city_key), issuer="OPO")
-    result = verify_text(qr_text("https://verify.porto.example", token), trust, now=NOW)
+    text = qr_text("https://verify.porto.example", token)
+    result = verify_text(text, trust, now=NOW, status=fresh_status)
     assert (result.valid, result.issuer_name) == (True, "Porto")
 
 
@@ -378,9 +469,10 @@ def test_expired(make_token: Callable[..., str], trust: TrustStore, expires_at: 
 
 
 def test_one_second_before_expiry_is_valid(
-    make_token: Callable[..., str], trust: TrustStore
+    make_token: Callable[..., str], trust: TrustStore, fresh_status: Any
 ) -> None:
-    assert verify_text(make_token(expires_at=NOW + 1), trust, now=NOW).reason == "ok"
+    token = make_token(expires_at=NOW + 1)
+    assert verify_text(token, trust, now=NOW, status=fresh_status).reason == "ok"
 
 
 @pytest.mark.parametrize(
@@ -393,9 +485,14 @@ def test_one_second_before_expiry_is_valid(
     ],
 )
 def test_not_yet_valid_beyond_clock_skew(
-    make_token: Callable[..., str], trust: TrustStore, overrides: dict[str, int], reason: str
+    make_token: Callable[..., str],
+    trust: TrustStore,
+    fresh_status: Any,
+    overrides: dict[str, int],
+    reason: str,
 ) -> None:
-    assert verify_text(make_token(**overrides), trust, now=NOW).reason == reason
+    result = verify_text(make_token(**overrides), trust, now=NOW, status=fresh_status)
+    assert result.reason == reason
 
 
 @pytest.mark.parametrize("cut", [1, 2, 10, 65, 100])
@@ -683,10 +780,11 @@ def test_lower_case_text_is_malformed(token: str, trust: TrustStore) -> None:
     assert verify_text(qr_text(BASE, token).lower(), trust, now=NOW).reason == "malformed"
 
 
-def test_wrong_url_prefix_is_malformed(token: str, trust: TrustStore) -> None:
+def test_wrong_url_prefix_is_malformed(token: str, trust: TrustStore, fresh_status: Any) -> None:
     text = "HTTPS://VERIFY.EVIL.EXAMPLE/V#" + token
     assert verify_text(text, trust, now=NOW, expected_base=BASE).reason == "malformed"
-    assert verify_text(qr_text(BASE, token), trust, now=NOW, expected_base=BASE).valid
+    right = qr_text(BASE, token)
+    assert verify_text(right, trust, now=NOW, expected_base=BASE, status=fresh_status).valid
 
 
 def test_revoked_card(
@@ -723,10 +821,124 @@ def test_list_of_another_list_id_is_not_used(
     trust: TrustStore,
     status_of: Callable[[int, int], _OneList],
 ) -> None:
-    # The source hands back list 3 when asked for list 4: the verdict must not use it.
+    # The source hands back list 3 when asked for list 4: the verdict must not use it,
+    # and without the right list nothing confirms the card.
     token = make_token(status_list=4)
     result = verify_text(token, trust, now=NOW, status=status_of(4242, STATUS_REVOKED))
-    assert (result.reason, result.status_age_seconds) == ("ok", None)
+    assert (result.reason, result.status_age_seconds) == ("status_unknown", None)
+
+
+# --- the freshness policy: valid, not valid, cannot confirm ------------------------------
+
+
+def _signed_list(
+    signer: Ed25519Signer,
+    trust: TrustStore,
+    *,
+    signed_ago: int,
+    lifetime: int = 7 * 86400,
+    entries: dict[int, int] | None = None,
+) -> _OneList:
+    bits = StatusBits()
+    for index, value in (entries or {}).items():
+        bits.set(index, value)
+    signed = encode_status_list(
+        bits,
+        uri=f"{BASE}/status/3",
+        issued_at=NOW - signed_ago,
+        expires_at=NOW - signed_ago + lifetime,
+        ttl=300,
+        signer=signer,
+    )
+    return _OneList(decode_status_list(signed, trust, now=NOW, allow_expired=True))
+
+
+def test_without_a_status_source_a_genuine_card_cannot_be_confirmed(
+    token: str, trust: TrustStore
+) -> None:
+    result = verify_text(token, trust, now=NOW)
+    assert (result.valid, result.reason, result.answer) == (
+        False,
+        "status_unknown",
+        ANSWER_CANNOT_CONFIRM,
+    )
+    # Signature and dates held: the claims are shown, and no list is named.
+    assert result.name == "Maria da Conceição Silva"
+    assert (result.status_checked_at, result.status_age_seconds) == (None, None)
+    body = result.to_json()
+    assert (body["status_checked_at"], body["status_age_seconds"]) == (None, None)
+
+
+def test_a_source_whose_list_is_broken_cannot_confirm(token: str, trust: TrustStore) -> None:
+    class Forged:
+        def get(self, issuer_id: str, list_id: int) -> StatusList | None:
+            raise StatusListError("bad_signature")
+
+    assert verify_text(token, trust, now=NOW, status=Forged()).reason == "status_unknown"
+
+
+@pytest.mark.parametrize(
+    ("signed_ago", "max_age", "reason"),
+    [
+        (600, STATUS_MAX_AGE_SECONDS, "ok"),
+        (STATUS_MAX_AGE_SECONDS, STATUS_MAX_AGE_SECONDS, "ok"),
+        (STATUS_MAX_AGE_SECONDS + 1, STATUS_MAX_AGE_SECONDS, "status_unknown"),
+        (2 * 86400, STATUS_MAX_AGE_SECONDS, "status_unknown"),
+        (2 * 86400, 3 * 86400, "ok"),
+        (3600, 1800, "status_unknown"),
+        # However wide the window, never past the list's own exp (7 days).
+        (7 * 86400 - 1, 30 * 86400, "ok"),
+        (7 * 86400, 30 * 86400, "status_unknown"),
+    ],
+)
+def test_a_clean_entry_counts_only_in_a_fresh_list(
+    token: str,
+    trust: TrustStore,
+    signer: Ed25519Signer,
+    signed_ago: int,
+    max_age: int,
+    reason: str,
+) -> None:
+    source = _signed_list(signer, trust, signed_ago=signed_ago)
+    result = verify_text(token, trust, now=NOW, status=source, status_max_age=max_age)
+    assert (result.valid, result.reason) == (reason == "ok", reason)
+    # Fresh or not, the answer says which list it rests on.
+    assert (result.status_checked_at, result.status_age_seconds) == (NOW - signed_ago, signed_ago)
+
+
+@pytest.mark.parametrize("signed_ago", [600, 2 * 86400, 10 * 86400])
+@pytest.mark.parametrize(
+    ("value", "reason"), [(STATUS_REVOKED, "revoked"), (STATUS_SUSPENDED, "suspended")]
+)
+def test_a_withdrawal_holds_in_a_list_of_any_age(
+    token: str,
+    trust: TrustStore,
+    signer: Ed25519Signer,
+    signed_ago: int,
+    value: int,
+    reason: str,
+) -> None:
+    source = _signed_list(signer, trust, signed_ago=signed_ago, entries={4242: value})
+    result = verify_text(token, trust, now=NOW, status=source)
+    assert (result.valid, result.reason, result.answer) == (False, reason, ANSWER_NOT_VALID)
+    assert result.status_age_seconds == signed_ago
+
+
+def test_dates_are_judged_before_the_status(
+    make_token: Callable[..., str], trust: TrustStore, signer: Ed25519Signer
+) -> None:
+    # An expired card is not valid whatever the list says, and needs no list at all.
+    source = _signed_list(signer, trust, signed_ago=600, entries={4242: STATUS_REVOKED})
+    result = verify_text(make_token(issued_at=0, expires_at=NOW - 1), trust, now=NOW, status=source)
+    assert (result.reason, result.status_checked_at) == ("expired", None)
+    assert source.asked == []
+
+
+def test_every_reason_gives_one_of_three_answers() -> None:
+    answers = {reason: answer_for(reason) for reason in REASONS}
+    assert answers.pop("ok") == ANSWER_VALID
+    assert answers.pop("status_unknown") == ANSWER_CANNOT_CONFIRM
+    assert set(answers.values()) == {ANSWER_NOT_VALID}
 
 
 def test_oversize_text_is_malformed(token: str, trust: TrustStore) -> None:
@@ -739,12 +951,13 @@ def test_oversize_token_is_malformed_even_when_signed(
     issuer_key: Ed25519PrivateKey,
     eddsa_protected: dict[int, Any],
     trust: TrustStore,
+    fresh_status: Any,
 ) -> None:
     claims = _claim_map(make_claims())
     claims[CLAIM_NAME] = "名" * 80  # within 80 characters; padding comes from below
     payload = cbor2.dumps(claims, canonical=True)
     data = sign1_encode(eddsa_protected, {}, payload, issuer_key.sign)
-    assert _reason(data, trust) == "ok"
+    assert _reason(data, trust, status=fresh_status) == "ok"
     huge_payload = cbor2.dumps({**claims, CLAIM_NAME: "x" * 80, 99: b"\x00" * 900}, canonical=True)
     huge = sign1_encode(eddsa_protected, {}, huge_payload, issuer_key.sign)
     assert len(huge) > 1024
@@ -774,6 +987,31 @@ def qr_version(text: str) -> int:
     symbol = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     side = symbol.to_image(scale=1, add_quiet_zones=False).shape[0]
     return int((side - 17) // 4)
+
+
+@pytest.mark.parametrize("status_list", [0, 23, 255])
+@pytest.mark.parametrize(
+    ("name", "latin", "version"),
+    [
+        # 20 Arabic letters (22 characters, 42 bytes) and a 25-character Latin form.
+        ("فاطمة الزهراء الحسينية", "Fatima Alzahra Alhusainia", 11),
+        # A shorter pair still fits the design's version 10.
+        ("فاطمة الزهراء", "Fatima Alzahra", 10),
+    ],
+)
+def test_name_in_two_forms_fits_qr_version_11_at_level_m(
+    make_token: Callable[..., str], status_list: int, name: str, latin: str, version: int
+) -> None:
+    assert len(name.replace(" ", "")) <= 20 and len(latin) <= 25
+    token = make_token(
+        name=name,
+        latin_name=latin,
+        issued_at=NOW,
+        expires_at=NOW + 10 * 365 * 86400,
+        status_list=status_list,
+        status_index=131071,
+    )
+    assert qr_version(qr_text(BASE, token)) == version
 
 
 @pytest.mark.parametrize("status_list", [0, 23, 255])

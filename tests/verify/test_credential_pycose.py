@@ -67,6 +67,7 @@ def test_we_verify_a_token_pycose_signs_with_our_claim_layout(
     issuer_key: Ed25519PrivateKey,
     signer: Ed25519Signer,
     trust: TrustStore,
+    fresh_status: Any,
 ) -> None:
     claims = make_claims()
     payload = cbor2.dumps(
@@ -88,5 +89,5 @@ def test_we_verify_a_token_pycose_signs_with_our_claim_layout(
     )
     encoded = message.encode(tag=True)
 
-    result = verify_token_bytes(encoded, trust, now=NOW)
+    result = verify_token_bytes(encoded, trust, now=NOW, status=fresh_status)
     assert (result.valid, result.reason, result.name) == (True, "ok", claims.name)

@@ -127,6 +127,20 @@ def test_expired_list_is_refused(make_list: Callable[..., bytes], trust: TrustSt
     assert caught.value.reason == "expired"
 
 
+def test_expired_list_is_kept_when_asked(
+    make_list: Callable[..., bytes], trust: TrustStore
+) -> None:
+    # Sources keep old lists: a revocation in them is still true; freshness is judged
+    # by the verifier, never by whether a list could be decoded.
+    status_list = decode_status_list(
+        make_list({7: STATUS_REVOKED}, issued_at=NOW - 8 * 86400, expires_at=NOW - 86400),
+        trust,
+        now=NOW,
+        allow_expired=True,
+    )
+    assert (status_list.expires_at, status_list.get(7)) == (NOW - 86400, STATUS_REVOKED)
+
+
 def test_tampered_list_is_refused(make_list: Callable[..., bytes], trust: TrustStore) -> None:
     data = bytearray(make_list({5: 1}))
     data[-1] ^= 1
@@ -225,6 +239,28 @@ def test_file_source_reads_saved_lists(
     assert (result.reason, result.status_age_seconds) == ("suspended", 600)
 
 
+def test_file_source_hands_back_an_expired_list_for_the_verifier_to_judge(
+    tmp_path: Path,
+    make_list: Callable[..., bytes],
+    trust: TrustStore,
+    make_token: Callable[..., str],
+) -> None:
+    (tmp_path / "LIS").mkdir()
+    saved = tmp_path / "LIS" / "3.cwt"
+    saved.write_bytes(make_list({4242: STATUS_REVOKED}, issued_at=NOW - 8 * 86400, expires_at=NOW))
+    source = FileStatusSource(tmp_path, trust, now=lambda: NOW)
+    revoked = verify_text(make_token(), trust, now=NOW, status=source)
+    assert (revoked.reason, revoked.status_age_seconds) == ("revoked", 8 * 86400)
+
+    saved.write_bytes(make_list({}, issued_at=NOW - 8 * 86400, expires_at=NOW))
+    unknown = verify_text(make_token(), trust, now=NOW, status=source)
+    assert (unknown.valid, unknown.reason, unknown.status_checked_at) == (
+        False,
+        "status_unknown",
+        NOW - 8 * 86400,
+    )
+
+
 def test_file_source_refuses_a_list_saved_under_the_wrong_id(
     tmp_path: Path, make_list: Callable[..., bytes], trust: TrustStore
 ) -> None:
@@ -307,6 +343,12 @@ def test_http_source_fetches_caches_and_falls_back(
     result = verify_text(make_token(), trust, now=clock[0], status=source)
     assert (result.reason, result.status_age_seconds) == ("revoked", 7800)
     assert list_server.requests == ["/status/3", "/status/3"]
+
+    # Past the list's exp (a day after it was signed here) the saved copy is still
+    # handed back: its revocation holds.
+    clock[0] = NOW + 2 * 86400
+    result = verify_text(make_token(), trust, now=clock[0], status=source)
+    assert (result.reason, result.status_age_seconds) == ("revoked", 2 * 86400 + 600)
 
     # A fresh process with only the disk cache, and the network down entirely.
     list_server.__exit__()

@@ -35,6 +35,7 @@ from verify.web import (
     MAX_VERIFY_BODY_BYTES,
     StaticVerifierBackend,
     VerifierBackend,
+    VerifierPolicy,
     create_verifier_app,
 )
 
@@ -69,17 +70,30 @@ class City:
         values.update(overrides)
         return encode_token(CardClaims(**values), signer or self.signer)
 
-    def publish(self, bits: StatusBits, list_id: int = LIST_ID) -> bytes:
-        now = int(time.time())
+    def publish(self, bits: StatusBits, list_id: int = LIST_ID, signed_ago: int = 0) -> bytes:
+        return self.publish_for("LIS", BASE_URL, self.signer, bits, list_id, signed_ago)
+
+    def publish_for(
+        self,
+        issuer_id: str,
+        base_url: str,
+        signer: Ed25519Signer,
+        bits: StatusBits | None = None,
+        list_id: int = LIST_ID,
+        signed_ago: int = 0,
+    ) -> bytes:
+        """Save a list as a verifier keeps them, signed ``signed_ago`` seconds ago and
+        valid 7 days from then, as the issuer signs them."""
+        signed_at = int(time.time()) - signed_ago
         data = encode_status_list(
-            bits,
-            uri=f"{BASE_URL}/status/{list_id}",
-            issued_at=now,
-            expires_at=now + 86400,
+            bits or StatusBits(),
+            uri=f"{base_url}/status/{list_id}",
+            issued_at=signed_at,
+            expires_at=signed_at + 7 * 86400,
             ttl=300,
-            signer=self.signer,
+            signer=signer,
         )
-        path = self.status_dir / "LIS" / f"{list_id}.cwt"
+        path = self.status_dir / issuer_id / f"{list_id}.cwt"
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(data)
@@ -163,13 +177,19 @@ def test_valid_card_gives_the_whole_result(city: City, client: FlaskClient) -> N
         "valid": True,
         "reason": "ok",
         "name": "Maria da Conceição Silva",
+        "latin_name": None,
         "card_number": f"{city.card_number[:4]}-{city.card_number[4:8]}-{city.card_number[8:]}",
         "issued_at": result["issued_at"],
         "expires_at": result["expires_at"],
         "issuer": "Lisboa",
         "issuer_id": "LIS",
+        "status_checked_at": result["status_checked_at"],
+        "status_age_seconds": result["status_age_seconds"],
     }
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", result["expires_at"])
+    # The list was published just now (in the fixture): checked against it, seconds old.
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", result["status_checked_at"])
+    assert 0 <= result["status_age_seconds"] < 60
 
 
 @pytest.mark.parametrize(
@@ -219,6 +239,9 @@ def test_trusted_other_city_card_is_checked_by_the_server(
     client: FlaskClient, city: City, other_city_key: Ed25519PrivateKey
 ) -> None:
     token = city.token(Ed25519Signer(other_city_key), issuer="OPO")
+    # Porto's cards are judged by Porto's list, saved beside Lisboa's.
+    assert verify(client, token)["reason"] == "status_unknown"
+    city.publish_for("OPO", "https://verify.porto.example", Ed25519Signer(other_city_key))
 
     result = verify(client, token)
 
@@ -234,12 +257,64 @@ def test_garbage_text_is_malformed_not_an_error(client: FlaskClient, text: str) 
         "valid": False,
         "reason": "malformed",
         "name": None,
+        "latin_name": None,
         "card_number": None,
         "issued_at": None,
         "expires_at": None,
         "issuer": None,
         "issuer_id": None,
+        "status_checked_at": None,
+        "status_age_seconds": None,
     }
+
+
+@pytest.mark.parametrize(
+    ("signed_ago", "reason"),
+    [(3600, "ok"), (25 * 3600, "status_unknown"), (8 * 86400, "status_unknown")],
+)
+def test_an_old_list_cannot_confirm_a_card(
+    client: FlaskClient, city: City, signed_ago: int, reason: str
+) -> None:
+    # The list on disk was not refreshed for a while (the copy job stopped, say).
+    city.publish(default_bits(), signed_ago=signed_ago)
+
+    result = verify(client, city.token())
+
+    assert (result["valid"], result["reason"]) == (reason == "ok", reason)
+    assert result["name"] == "Maria da Conceição Silva"
+    assert signed_ago <= result["status_age_seconds"] < signed_ago + 60
+    # A revocation in the same old list is still a revocation.
+    assert verify(client, city.token(status_index=REVOKED_INDEX))["reason"] == "revoked"
+
+
+def test_no_list_at_all_cannot_confirm(client: FlaskClient, city: City) -> None:
+    (city.status_dir / "LIS" / f"{LIST_ID}.cwt").unlink()
+
+    result = verify(client, city.token())
+
+    assert (result["valid"], result["reason"]) == (False, "status_unknown")
+    assert (result["status_checked_at"], result["status_age_seconds"]) == (None, None)
+
+
+def test_the_freshness_window_is_the_backend_setting(
+    tmp_path: Path, city: City, jwks: dict[str, Any]
+) -> None:
+    city.publish(default_bits(), signed_ago=3 * 3600)
+    strict = StaticVerifierBackend(
+        [tmp_path / "jwks.json"],
+        city.status_dir,
+        policy=VerifierPolicy(status_max_age_seconds=3600),
+    )
+    client = create_verifier_app(strict).test_client()
+
+    assert verify(client, city.token())["reason"] == "status_unknown"
+    assert verify(city.app.test_client(), city.token())["reason"] == "ok"
+
+
+@pytest.mark.parametrize(("max_age", "clear"), [(59, 30), (3600, 0), (-1, 30)])
+def test_a_policy_out_of_range_is_refused(max_age: int, clear: int) -> None:
+    with pytest.raises(ValueError):
+        VerifierPolicy(status_max_age_seconds=max_age, verdict_clear_seconds=clear)
 
 
 def test_revocation_on_disk_is_seen_by_the_next_request(client: FlaskClient, city: City) -> None:
@@ -408,7 +483,11 @@ def test_pages_carry_config_and_no_inline_script(client: FlaskClient, path: str)
     )
     assert config_text is not None
     config = json.loads(config_text.group(1))
-    assert set(config["strings"]["reasons"]) == set(REASONS)
+    verdicts = config["strings"]["verdicts"]
+    assert set(verdicts) == set(REASONS)
+    # Every verdict has its own heading and next step; only "ok" is called valid.
+    assert all(verdict["title"] and verdict["next"] for verdict in verdicts.values())
+    assert config["policy"] == {"status_max_age_seconds": 86400, "verdict_clear_seconds": 30}
     assert config["urls"]["status"] == "/status/{id}"
     assert 'aria-live="polite"' in html
     assert '<main id="main"' in html
@@ -462,7 +541,9 @@ def test_browser_verifier_constants_match_the_python_format() -> None:
     source = (Path(credential.__file__).parent / "static" / "credential.js").read_text()
     constants = {
         name: json.loads(value)
-        for name, value in re.findall(r"^const ([A-Z_0-9]+) = (-?\d+|\"[^\"]*\");$", source, re.M)
+        for name, value in re.findall(
+            r"^(?:export )?const ([A-Z_0-9]+) = (-?\d+|\"[^\"]*\");$", source, re.M
+        )
     }
     expected = {
         "ALG_EDDSA": credential.ALG_EDDSA,
@@ -476,6 +557,9 @@ def test_browser_verifier_constants_match_the_python_format() -> None:
         "CLAIM_CTI": credential.CLAIM_CTI,
         "CLAIM_NAME": credential.CLAIM_NAME,
         "CLAIM_STATUS": credential.CLAIM_STATUS,
+        "CLAIM_LATIN_NAME": credential.CLAIM_LATIN_NAME,
+        "MAX_NAME_CHARS": credential.MAX_NAME_CHARS,
+        "STATUS_MAX_AGE_SECONDS": credential.STATUS_MAX_AGE_SECONDS,
         "CLAIM_SUB": status.CLAIM_SUB,
         "CLAIM_TTL": status.CLAIM_TTL,
         "CLAIM_STATUS_LIST": status.CLAIM_STATUS_LIST,

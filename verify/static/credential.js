@@ -3,8 +3,14 @@
 // This is the browser twin of verify/credential.py and verify/status.py; the byte format
 // is specified in docs/architecture.md. It has no DOM code so /v, /scan and the benchmark
 // share it. The result has the same shape as the JSON of POST /api/v1/verify:
-// {valid, reason, name, card_number, issued_at, expires_at, issuer, issuer_id}, plus
-// `source` ("browser" | "server") and `freshness` (when keys and status list were fetched).
+// {valid, reason, name, latin_name, card_number, issued_at, expires_at, issuer, issuer_id,
+// status_checked_at, status_age_seconds}, plus `source` ("browser" | "server") and
+// `keysFetchedAt` (when the keys were fetched, in milliseconds; browser checks only).
+//
+// The same rule as verify/credential.py: valid only when the signature, the dates and a
+// status list at most `statusMaxAge` seconds old (and not past its exp) agree; a list of
+// any age still proves a revocation; no list, or only an older one, gives
+// "status_unknown" (cannot confirm).
 
 export const REASONS = Object.freeze([
   "ok",
@@ -17,7 +23,11 @@ export const REASONS = Object.freeze([
   "suspended",
   "malformed",
   "unknown_issuer",
+  "status_unknown",
 ]);
+
+/** Default freshness window, as verify.credential.STATUS_MAX_AGE_SECONDS. */
+export const STATUS_MAX_AGE_SECONDS = 86400;
 
 const ALG_EDDSA = -8;
 const KID_BYTES = 6;
@@ -32,6 +42,7 @@ const CLAIM_IAT = 6;
 const CLAIM_CTI = 7;
 const CLAIM_NAME = "n";
 const CLAIM_STATUS = "s";
+const CLAIM_LATIN_NAME = "l";
 const CLAIM_TTL = 65534;
 const CLAIM_STATUS_LIST = 65533;
 const STATUS_LIST_TYPE = "application/statuslist+cwt";
@@ -45,8 +56,6 @@ const MAX_STATUS_LIST_BYTES = 2 * LIST_BYTES;
 
 /** Raised for any structural problem; always maps to the reason "malformed". */
 export class MalformedError extends Error {}
-
-class StatusUnavailableError extends Error {}
 
 // ---------------------------------------------------------------- text and base32
 
@@ -342,6 +351,9 @@ export function cardNumberFromCti(cti) {
 }
 
 const REQUIRED_CLAIMS = [CLAIM_ISS, CLAIM_IAT, CLAIM_EXP, CLAIM_CTI, CLAIM_NAME, CLAIM_STATUS];
+// Layout 2 (see verify/credential.py): layout 1's optional nbf, and the Latin form.
+const OPTIONAL_CLAIMS = [CLAIM_NBF, CLAIM_LATIN_NAME];
+const MAX_NAME_CHARS = 80;
 
 function codePoints(text) {
   return [...text].length;
@@ -352,17 +364,21 @@ export function readCardClaims(claims) {
   if (!(claims instanceof Map)) throw new MalformedError("claims map");
   if (!REQUIRED_CLAIMS.every((key) => claims.has(key))) throw new MalformedError("missing claim");
   for (const key of claims.keys()) {
-    if (!REQUIRED_CLAIMS.includes(key) && key !== CLAIM_NBF) throw new MalformedError("unexpected claim");
+    if (!REQUIRED_CLAIMS.includes(key) && !OPTIONAL_CLAIMS.includes(key)) {
+      throw new MalformedError("unexpected claim");
+    }
   }
   const iss = claims.get(CLAIM_ISS);
   const iat = claims.get(CLAIM_IAT);
   const exp = claims.get(CLAIM_EXP);
   const nbf = claims.has(CLAIM_NBF) ? claims.get(CLAIM_NBF) : null;
   const name = claims.get(CLAIM_NAME);
+  const latinName = claims.has(CLAIM_LATIN_NAME) ? claims.get(CLAIM_LATIN_NAME) : null;
   const status = claims.get(CLAIM_STATUS);
   if (!(claims.get(CLAIM_CTI) instanceof Uint8Array)) throw new MalformedError("cti");
   if (!Array.isArray(status) || status.length !== 2) throw new MalformedError("status reference");
   if (typeof iss !== "string" || typeof name !== "string") throw new MalformedError("iss or name");
+  if (latinName !== null && typeof latinName !== "string") throw new MalformedError("latin form");
   const [listId, index] = status;
   if (!isUint(iat) || !isUint(exp) || !isUint(listId) || !isUint(index)) {
     throw new MalformedError("unsigned integers");
@@ -370,9 +386,11 @@ export function readCardClaims(claims) {
   if (nbf !== null && !isUint(nbf)) throw new MalformedError("nbf");
   const cardNumber = cardNumberFromCti(claims.get(CLAIM_CTI));
   if (codePoints(iss) < 1 || codePoints(iss) > 16) throw new MalformedError("iss length");
-  if (codePoints(name) < 1 || codePoints(name) > 80) throw new MalformedError("name length");
+  for (const text of latinName === null ? [name] : [name, latinName]) {
+    if (codePoints(text) < 1 || codePoints(text) > MAX_NAME_CHARS) throw new MalformedError("name length");
+  }
   if (index >= LIST_SIZE) throw new MalformedError("status index");
-  return { iss, iat, exp, nbf, name, cardNumber, listId, index };
+  return { iss, iat, exp, nbf, name, latinName, cardNumber, listId, index };
 }
 
 // ---------------------------------------------------------------- keys and Ed25519
@@ -473,10 +491,10 @@ async function inflate(bytes) {
 const STATUS_LIST_CLAIMS = [CLAIM_SUB, CLAIM_IAT, CLAIM_EXP, CLAIM_TTL, CLAIM_STATUS_LIST];
 
 /**
- * Verifies and unpacks a signed status list, as verify.status.decode_status_list except
- * for expiry: an expired list comes back with `expired: true`, because offline an old
- * list is still better than none; the page says how old it is.
- * `issuer` is {verifyUrl, keys, revokedKids}. Returns {entries, iat, exp, ttl, expired}.
+ * Verifies and unpacks a signed status list, as verify.status.decode_status_list with
+ * allow_expired: a list past its exp still proves a revocation; whether it is fresh
+ * enough to make a card valid is judged by the verifier (statusIsFresh).
+ * `issuer` is {verifyUrl, keys, revokedKids}. Returns {entries, iat, exp, ttl}.
  */
 export async function readStatusList(bytes, issuer, listId, now) {
   const sign1 = parseSign1(bytes, { typ: STATUS_LIST_TYPE, maxBytes: MAX_STATUS_LIST_BYTES });
@@ -500,7 +518,7 @@ export async function readStatusList(bytes, issuer, listId, now) {
     throw new MalformedError("status_list claim");
   }
   if (iat > now + CLOCK_SKEW_SECONDS) throw new MalformedError("status list not yet valid");
-  return { entries: await inflate(list.get("lst")), iat, exp, ttl, expired: exp <= now };
+  return { entries: await inflate(list.get("lst")), iat, exp, ttl };
 }
 
 /** The 2-bit status of entry `index`: least significant bits first. */
@@ -515,11 +533,14 @@ function emptyResult(reason) {
     valid: false,
     reason,
     name: null,
+    latin_name: null,
     card_number: null,
     issued_at: null,
     expires_at: null,
     issuer: null,
     issuer_id: null,
+    status_checked_at: null,
+    status_age_seconds: null,
   };
 }
 
@@ -527,6 +548,28 @@ function emptyResult(reason) {
 function isoDate(seconds) {
   const date = new Date(seconds * 1000);
   return Number.isNaN(date.getTime()) ? null : date.toISOString().slice(0, 10);
+}
+
+/** Seconds since 1970 to the API's time form, YYYY-MM-DDTHH:MM:SSZ. */
+function isoTime(seconds) {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? null : `${date.toISOString().slice(0, 19)}Z`;
+}
+
+/** Whether a list can make a card valid: as verify.credential.status_is_fresh. */
+export function statusIsFresh(list, now, maxAge = STATUS_MAX_AGE_SECONDS) {
+  return now - list.iat <= maxAge && list.exp > now;
+}
+
+/** The reason a status entry gives, as verify.credential._status_reason. */
+function statusReason(list, index, now, maxAge) {
+  const status = statusAt(list, index);
+  // The issuer signed that the card was withdrawn: true however old the list is.
+  if (status === STATUS_REVOKED) return "revoked";
+  if (status === STATUS_SUSPENDED) return "suspended";
+  // Value 3 is never set by this format (as the server: "malformed").
+  if (status !== STATUS_VALID) return "malformed";
+  return statusIsFresh(list, now, maxAge) ? "ok" : "status_unknown";
 }
 
 function responseTime(response) {
@@ -542,18 +585,20 @@ const LIST_REUSE_MS = 30_000;
  * lists (the service worker answers from its cache when offline). Falls back to
  * POST /api/v1/verify when the browser lacks Ed25519 or DecompressionStream, when the
  * card names another issuer (only the server holds the trust list of other cities),
- * or when no status list can be had.
+ * or when no status list can be had (if the server cannot be reached either, the
+ * answer is "status_unknown": the card is genuine and in date, its status unknown).
  */
 export class Verifier {
   /**
    * @param {object} urls {jwks, status: ".../status/{id}", api}
-   * @param {object} [options] {fetch, now: () => seconds, expectedBase}
+   * @param {object} [options] {fetch, now: () => seconds, expectedBase, statusMaxAge}
    */
   constructor(urls, options = {}) {
     this.urls = urls;
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.expectedBase = options.expectedBase ?? null;
+    this.statusMaxAge = options.statusMaxAge ?? STATUS_MAX_AGE_SECONDS;
     this.issuer = null;
     this.keysLoadedAt = 0;
     this.statusLists = new Map();
@@ -576,12 +621,23 @@ export class Verifier {
     this.statusLists.clear();
   }
 
+  /** Forgets the lists held in memory, so the next check fetches them again. */
+  forgetStatus() {
+    this.statusLists.clear();
+  }
+
   fetchStatusBytes(listId) {
     const url = this.urls.status.replace("{id}", String(listId));
     return this.fetch(url, { cache: "no-cache", credentials: "omit" }).then(async (response) => {
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      return { bytes: new Uint8Array(await response.arrayBuffer()), fetchedAt: responseTime(response) };
+      return new Uint8Array(await response.arrayBuffer());
     });
+  }
+
+  reusable(cached) {
+    // Re-used briefly for a queue at a desk (never longer than the list's ttl); short
+    // enough that a revocation made while the page stays open shows up.
+    return cached && Date.now() - cached.loadedAt < Math.min(LIST_REUSE_MS, cached.list.ttl * 1000);
   }
 
   /**
@@ -598,8 +654,7 @@ export class Verifier {
       return;
     }
     if (!isUint(listId) || this.pendingStatus.has(listId)) return;
-    const cached = this.statusLists.get(listId);
-    if (cached && Date.now() - cached.loadedAt < LIST_REUSE_MS) return;
+    if (this.reusable(this.statusLists.get(listId))) return;
     const pending = this.fetchStatusBytes(listId);
     pending.catch(() => {}); // awaited (and reported) later by statusList()
     this.pendingStatus.set(listId, pending);
@@ -607,14 +662,12 @@ export class Verifier {
 
   async statusList(listId) {
     const cached = this.statusLists.get(listId);
-    // Re-used briefly for a queue at a desk; short enough that a revocation made while
-    // the page stays open shows up.
-    if (cached && Date.now() - cached.loadedAt < LIST_REUSE_MS) return cached;
+    if (this.reusable(cached)) return cached;
     const pending = this.pendingStatus.get(listId);
     this.pendingStatus.delete(listId);
-    const { bytes, fetchedAt } = await (pending ?? this.fetchStatusBytes(listId));
+    const bytes = await (pending ?? this.fetchStatusBytes(listId));
     const list = await readStatusList(bytes, this.issuer, listId, this.now());
-    const entry = { list, fetchedAt: fetchedAt ?? list.iat * 1000, loadedAt: Date.now() };
+    const entry = { list, loadedAt: Date.now() };
     this.statusLists.set(listId, entry);
     return entry;
   }
@@ -629,7 +682,7 @@ export class Verifier {
     });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const result = await response.json();
-    return { ...result, source: "server", freshness: null };
+    return { ...result, source: "server", keysFetchedAt: null };
   }
 
   /**
@@ -642,13 +695,24 @@ export class Verifier {
     const keys = !this.issuer || Date.now() - this.keysLoadedAt > KEYS_MAX_AGE_MS ? this.refresh() : null;
     keys?.catch(() => {}); // awaited below, after the feature check
     if (!(await hasEd25519())) return this.verifyOnServer(text);
-    await keys;
+    try {
+      await keys;
+    } catch {
+      // Keys out of reach: go on with those in memory, or else ask the server.
+      if (!this.issuer) return this.verifyOnServer(text);
+    }
     let result = await this.verifyLocally(text);
     if (result.reason === "unknown_key" && Date.now() - this.keysLoadedAt > 5_000) {
       await this.refresh(); // a key rotated in since the page loaded
       result = await this.verifyLocally(text);
     }
-    return result.fallback ? this.verifyOnServer(text) : result;
+    if (!result.fallback) return result;
+    if (!result.unknownStatus) return this.verifyOnServer(text);
+    try {
+      return await this.verifyOnServer(text);
+    } catch {
+      return result.unknownStatus; // genuine and in date; its status cannot be had
+    }
   }
 
   async verifyLocally(text) {
@@ -661,12 +725,12 @@ export class Verifier {
         throw new MalformedError("iss");
       }
     } catch (error) {
-      if (error instanceof MalformedError) return { ...emptyResult("malformed"), source: "browser", freshness: null };
+      if (error instanceof MalformedError) return { ...emptyResult("malformed"), source: "browser", keysFetchedAt: null };
       throw error;
     }
     // Another city's card: the server holds the trust list (and says unknown_issuer).
     if (claims.get(CLAIM_ISS) !== this.issuer.iss) return { fallback: true };
-    const fail = (reason) => ({ ...emptyResult(reason), source: "browser", freshness: null });
+    const fail = (reason) => ({ ...emptyResult(reason), source: "browser", keysFetchedAt: null });
     if (this.issuer.revokedKids.some((kid) => sameBytes(kid, sign1.kid))) return fail("key_revoked");
     const key = this.issuer.keys.find((candidate) => sameBytes(candidate.kid, sign1.kid));
     if (!key) return fail("unknown_key");
@@ -684,16 +748,16 @@ export class Verifier {
     }
     const now = this.now();
     const result = {
-      valid: false,
-      reason: "ok",
+      ...emptyResult("ok"),
       name: card.name,
+      latin_name: card.latinName,
       card_number: card.cardNumber,
       issued_at: isoDate(card.iat),
       expires_at: isoDate(card.exp),
       issuer: this.issuer.name,
       issuer_id: card.iss,
       source: "browser",
-      freshness: { keys: this.issuer.fetchedAt, status: null, statusExpired: false },
+      keysFetchedAt: this.issuer.fetchedAt,
     };
     if (card.exp <= now) return { ...result, reason: "expired" };
     if (card.iat > now + CLOCK_SKEW_SECONDS || (card.nbf !== null && card.nbf > now + CLOCK_SKEW_SECONDS)) {
@@ -703,16 +767,16 @@ export class Verifier {
     try {
       entry = await this.statusList(card.listId);
     } catch {
-      // Offline with no saved list, or a broken list: let the server decide.
-      return { fallback: true };
+      // Offline with no saved list, or a broken list: the server may know better.
+      return { fallback: true, unknownStatus: { ...result, reason: "status_unknown" } };
     }
-    result.freshness.status = entry.fetchedAt;
-    result.freshness.statusExpired = entry.list.expired;
-    const status = statusAt(entry.list, card.index);
-    if (status === STATUS_REVOKED) return { ...result, reason: "revoked" };
-    if (status === STATUS_SUSPENDED) return { ...result, reason: "suspended" };
-    // Value 3 is never set by this format (as the server: "malformed").
-    if (status !== STATUS_VALID) return { ...result, reason: "malformed" };
-    return { ...result, valid: true };
+    const reason = statusReason(entry.list, card.index, now, this.statusMaxAge);
+    return {
+      ...result,
+      valid: reason === "ok",
+      reason,
+      status_checked_at: isoTime(entry.list.iat),
+      status_age_seconds: Math.max(0, now - entry.list.iat),
+    };
   }
 }

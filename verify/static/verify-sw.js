@@ -8,6 +8,10 @@
 // - Keys, issuer metadata and status lists: network first, cache as fallback, so a
 //   revocation or a withdrawn key is seen as soon as the phone is online.
 // - Everything else (the POST to /api/v1/verify, other pages of the host app): untouched.
+//
+// The worker never judges a list: it hands back the saved copy as it is, and the page
+// (credential.js) applies the rule of verify/credential.py: a list older than the
+// freshness window, or past its exp, cannot make a card valid; a revocation in it holds.
 
 const VERSION = "__VERSION__";
 const PRECACHE = __PRECACHE__;
@@ -23,9 +27,11 @@ self.addEventListener("install", (event) => {
     (async () => {
       const cache = await caches.open(CACHE);
       // One by one: a list that fails to download must not stop the shell from caching.
+      // What the worker of another page scope (same version) saved already is kept.
       await Promise.all(
         PRECACHE.map(async (path) => {
           try {
+            if (await cache.match(path, { ignoreVary: true })) return;
             const response = await fetch(path, { cache: "no-cache", credentials: "omit" });
             if (response.ok) await cache.put(path, response);
           } catch {

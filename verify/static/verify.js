@@ -1,29 +1,35 @@
 // The /v and /V landing page: verifies the token in the URL fragment, in the browser.
 //
-// The fragment never reaches the server. Once read, it is removed from the address so
-// the browser history does not become a list of who was checked; the "check again"
-// button re-runs the check with fresh keys and lists.
+// The fragment never reaches the server. Once read, it is taken out of the address with
+// history.replaceState, which rewrites the current history entry instead of adding one:
+// going back, forward or reloading never brings the token (or the verdict) back. The
+// entry keeps only the fact that a check was made, so a reload offers "Scan another
+// card" rather than complaining that there is no card code.
 
 import { Verifier } from "./credential.js";
 import { VerdictView, readConfig, registerServiceWorker } from "./verdict.js";
 
 const config = readConfig();
-const view = new VerdictView(document.getElementById("verdict"), config, { focusOnResult: true });
-const verifier = new Verifier(config.urls);
-const again = document.getElementById("check-again");
+const verifier = new Verifier(config.urls, { statusMaxAge: config.policy.status_max_age_seconds });
+const view = new VerdictView(document.getElementById("verdict"), config, {
+  focusOnResult: true,
+  onCheckAgain: () => {
+    verifier.forgetStatus();
+    check();
+  },
+});
 let token = null;
 
 function takeTokenFromAddress() {
   const fragment = location.hash.slice(1);
   if (!fragment) return;
   token = fragment;
-  history.replaceState(null, "", location.pathname + location.search);
+  history.replaceState({ checked: true }, "", location.pathname + location.search);
 }
 
 async function check() {
   if (!token) {
-    view.showUnable("no_token");
-    again.hidden = true;
+    view.showReady(history.state?.checked ? "scan_another" : "no_token");
     return;
   }
   view.showPending();
@@ -32,20 +38,14 @@ async function check() {
   try {
     result = await verifier.verify(token);
   } catch {
-    view.showUnable("offline");
-    again.hidden = false;
+    view.showOffline();
     return;
   } finally {
     performance.measure("card-verify", "card-verify-start");
   }
   view.show(result);
-  again.hidden = false;
 }
 
-again.addEventListener("click", () => {
-  verifier.statusLists.clear();
-  check();
-});
 // A second scan may reuse the open tab and change only the fragment.
 window.addEventListener("hashchange", () => {
   takeTokenFromAddress();
