@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# POST /api/v1/verify against GET /healthz on the production server (citizen-card serve,
-# 2 gunicorn workers), 30 s each with wrk, in the same run. Run by hand:
+# POST /api/v1/verify against GET /healthz on the production server (citizen-card serve),
+# 30 s each with wrk, in the same run. Run by hand:
 #     benchmarks/bench_verify_wrk.sh [seconds]
+# With REDIS_URL set (e.g. redis://127.0.0.1:6379/9) it serves with 2 workers sharing their
+# rate limits in that Redis; without, as the embedded default does (one process, threads).
 # Needs wrk (apt-get install wrk) and a set-up checkout (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +18,13 @@ export CITIZEN_CARD_VERIFY_BASE_URL="https://verify.city.example"
 .venv/bin/citizen-card init >/dev/null 2>&1
 .venv/bin/citizen-card create-staff bench --role clerk >/dev/null
 token=$(.venv/bin/citizen-card create-token bench)
-.venv/bin/citizen-card serve --port "$PORT" --workers 2 >"$work/server.log" 2>&1 &
+if [ -n "${REDIS_URL:-}" ]; then
+  export CITIZEN_CARD_RATELIMIT_STORAGE_URI="$REDIS_URL"
+  workers=(--workers 2)
+else
+  workers=()
+fi
+.venv/bin/citizen-card serve --port "$PORT" "${workers[@]}" >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
 auth="Authorization: Bearer $token"
