@@ -143,3 +143,24 @@ def test_a_kept_photo_that_is_not_one_is_refused(clerk_client: FlaskClient, app:
     assert status == 422
     assert "The photo did not arrive" in page
     assert _count(app) == before
+
+
+def test_editing_the_order_changes_the_printed_name(
+    clerk_client: FlaskClient, make_resident: Callable[..., str]
+) -> None:
+    public_id = make_resident(given_names="Ngọc Ánh", family_names="Trần")
+    url = f"/residents/{public_id}"
+    assert '<h1 dir="auto">Ngọc Ánh Trần</h1>' in clerk_client.get(url).get_data(as_text=True)
+    response = clerk_client.post(
+        url + "/edit",
+        data={
+            "given_names": "Ngọc Ánh",
+            "family_names": "Trần",
+            "name_order": "family_first",
+            "csrf_token": csrf_token(clerk_client, url + "/edit"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    assert '<h1 dir="auto">Trần Ngọc Ánh</h1>' in clerk_client.get(url).get_data(as_text=True)
+    assert "Trần Ngọc Ánh" in search(clerk_client, "tran ngoc anh")
