@@ -31,10 +31,28 @@ def readable_date(day: datetime.date, locale: str) -> str:
         return ""
 
 
+DATE_SEPARATOR = " · "
+
+
+def date_pieces(day: datetime.date, locales: Sequence[str]) -> list[str]:
+    """The readable forms in the label languages (each once), then ISO 8601.
+
+    Kept apart, each shaped on its own: inside an Arabic paragraph the bidi algorithm
+    would read "2031-11-30" as three numbers and show "30-11-2031".
+    """
+    forms = dict.fromkeys(form for form in (readable_date(day, c) for c in locales) if form)
+    return [*forms, day.isoformat()]
+
+
 def date_line(day: datetime.date, locales: Sequence[str]) -> str:
-    """The readable forms in the label languages (each once), then ISO 8601."""
-    forms = list(dict.fromkeys(form for form in (readable_date(day, c) for c in locales) if form))
-    return " · ".join([*forms, day.isoformat()])
+    """The date pieces as one text (the order they are drawn in, left to right)."""
+    return DATE_SEPARATOR.join(date_pieces(day, locales))
+
+
+def pieces_width(pieces: Sequence[str], size: float, bold: bool) -> float:
+    """The width of ``pieces`` drawn side by side with the separator between them."""
+    separators = shape_line(DATE_SEPARATOR, bold).width_at(size) * max(len(pieces) - 1, 0)
+    return separators + sum(shape_line(piece, bold).width_at(size) for piece in pieces)
 
 
 @dataclass(frozen=True)
@@ -63,7 +81,8 @@ def layout(
     """Place ``sections`` from ``top`` down, shrinking all of them together until they end
     above ``bottom`` (never below 55 %). Returns the lines and the scale used.
 
-    Right-to-left paragraphs are set flush right; every line is at most ``width`` wide.
+    Right-to-left paragraphs are set flush right (labels, which hold both languages in
+    one line, flush left); every line is at most ``width`` wide.
     """
     scale = 1.0
     while True:
@@ -72,13 +91,16 @@ def layout(
         for section in sections:
             if section.label:
                 label_size = 5.2 * scale
+                # A label holds both languages in one line: set flush left, as the card.
                 for line in wrap(section.label.upper(), width, label_size):
                     y -= label_size * 0.95
-                    placed.append(_placed(line, left, width, y, MUTED, label_size))
+                    placed.append(PlacedLine(left, y, line, MUTED, label_size))
                 y -= 0.9 * MM * scale
             size = section.size * scale
             for index, text in enumerate(section.texts):
                 color = section.colors[min(index, len(section.colors) - 1)]
+                if index:  # room for the descenders of Arabic above the next language
+                    y -= size * 0.3
                 for line in wrap(text, width, size, section.bold):
                     y -= size
                     placed.append(_placed(line, left, width, y, color, size))

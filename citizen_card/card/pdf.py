@@ -373,11 +373,19 @@ def _draw_front(canvas: Any, state: _DocState, card: CardFace) -> None:
     # The date as people read it in the label languages, beside ISO 8601; a second
     # readable form is dropped before the line gets too small to read.
     for locales in (labels.languages, labels.languages[:1], ()):
-        dates = back.date_line(card.valid_until, locales)
-        size = fit_size(dates, value_width, 9, 5, True)
-        if shape_line(dates, True).width_at(size) <= value_width or not locales:
+        pieces = back.date_pieces(card.valid_until, locales)
+        size = max(5.0, min(9.0, value_width / max(back.pieces_width(pieces, 1, True), 1e-6)))
+        if back.pieces_width(pieces, size, True) <= value_width + 0.01 or not locales:
             break
-    draw_line(canvas, shape_line(dates, True), column, 5.4 * mm, size)
+    x = column
+    for index, piece in enumerate(pieces):
+        if index:
+            separator = shape_line(back.DATE_SEPARATOR, True)
+            draw_line(canvas, separator, x, 5.4 * mm, size)
+            x += separator.width_at(size)
+        line = shape_line(piece, True)
+        draw_line(canvas, line, x, 5.4 * mm, size)
+        x += line.width_at(size)
 
 
 def _draw_back(canvas: Any, state: _DocState, labels: CardLabels | None) -> None:
