@@ -60,7 +60,8 @@ def _receipt(
 
 def _issued_receipt(issued: issuance.IssuedCard) -> tuple[str, int]:
     db.session.commit()
-    return _receipt(cards.CardView(issued.card, issued.card.status), issued.download_code, 201)
+    view = cards.CardView(issued.card, issued.card.status)
+    return _receipt(view, issued.download_code, 201, request.form.get("receipt_language"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -160,7 +161,8 @@ def download_code(card_number: str) -> tuple[str, int]:
     card = cards.get_card(db.session, card_number)
     code = downloads.new_download_code(db.session, card, actor=current_staff(), now=ctx.now())
     db.session.commit()
-    return _receipt(cards.CardView(card, cards.state_of(card, ctx.now())), code)
+    view = cards.CardView(card, cards.state_of(card, ctx.now()))
+    return _receipt(view, code, language=request.form.get("receipt_language"))
 
 
 @bp.post("/cards/<card_number>/receipt")

@@ -69,14 +69,20 @@ def test_the_receipt_speaks_the_residents_language_and_its_qr_opens_the_download
         counter.get_by_label("Password").fill(TEST_PASSWORD)
         counter.get_by_role("button", name="Log in").click()
         counter.goto(f"{live_url}/residents/{public_id}")
+        # The clerk asks the resident before issuing: the receipt comes in their language.
+        counter.get_by_label("Language of the receipt").select_option(code)
         counter.get_by_role("button", name="Issue a card").click()
         expect(counter.get_by_role("heading", name="Card issued")).to_be_visible()
+        sheet = counter.locator("section.receipt")
+        expect(sheet).to_have_attribute("lang", code)
         number = counter.locator(".receipt .card-number").inner_text()
 
-        # The clerk asks the resident, and draws the receipt again in their language.
+        # Asked again on the receipt page: drawn once more, same card and code.
+        counter.get_by_label("Language of the receipt").select_option("en")
+        counter.get_by_role("button", name="Show the receipt in this language").click()
+        expect(sheet).to_have_attribute("lang", "en")
         counter.get_by_label("Language of the receipt").select_option(code)
         counter.get_by_role("button", name="Show the receipt in this language").click()
-        sheet = counter.locator("section.receipt")
         expect(sheet).to_have_attribute("lang", code)
         assert counter.locator(".receipt .card-number").inner_text() == number
         # The card number is printed large: twice the page's text at least.

@@ -119,3 +119,23 @@ def test_an_unknown_receipt_language_falls_back_to_the_city_language(
         data={"code": code, "receipt_language": "tlh", "csrf_token": token},
     ).get_data(as_text=True)
     assert read_svg_qr(page) == "http://localhost/my-card?lang=en"
+
+
+def test_the_language_asked_when_issuing_prints_the_first_receipt(
+    clerk_client: FlaskClient, make_resident: Callable[..., str]
+) -> None:
+    public_id = make_resident()
+    form = clerk_client.get(f"/residents/{public_id}").get_data(as_text=True)
+    assert 'name="receipt_language"' in form
+    language = OFFERED[-1]
+    response = clerk_client.post(
+        f"/residents/{public_id}/cards",
+        data={
+            "receipt_language": language,
+            "csrf_token": csrf_token(clerk_client, f"/residents/{public_id}"),
+        },
+    )
+    assert response.status_code == 201
+    page = response.get_data(as_text=True)
+    assert f'lang="{language}"' in _sheet(page)
+    assert read_svg_qr(page) == f"http://localhost/my-card?lang={language}"
