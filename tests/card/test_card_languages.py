@@ -186,3 +186,11 @@ def test_a_date_reads_in_every_supported_language() -> None:
     assert readable_date(VALID_UNTIL, "zh") == "2031年11月30日"
     # Two languages with the same form print it once.
     assert date_line(VALID_UNTIL, ("es", "it")) == "30 NOV 2031 · 2031-11-30"
+
+
+def test_a_no_break_space_holds_a_french_label_together() -> None:
+    from citizen_card.card.text import shape_line, wrap
+
+    width = shape_line("trouvée\u00a0?").width_at(6) + 0.5  # room for that, no more
+    lines = wrap("Carte trouvée\u00a0? Merci", width, 6)
+    assert [line.text for line in lines] == ["Carte", "trouvée\u00a0?", "Merci"]
