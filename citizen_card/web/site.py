@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -10,7 +12,7 @@ from citizen_card import languages
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.services import accounts
-from citizen_card.web.common import current_staff, local_path
+from citizen_card.web.common import current_staff, local_path, ok
 from verify import language
 
 bp = Blueprint("site", __name__)
@@ -62,6 +64,8 @@ def set_language() -> Response:
             now=app_context().now(),
         )
         db.session.commit()
+        with force_locale(languages.select_locale()):
+            ok(_("The language of your pages is saved."))
     elif lang in languages.offered():
         language.keep(response, lang)
     return response
