@@ -137,7 +137,7 @@ def _per_address_limit(view: Callable[..., Any], limit_text: str) -> Callable[..
 def _remember_language(response: Response) -> Response:
     # A ?lang= on a page (the receipt's link to /my-card) is kept in the visitor's browser;
     # the verify pages do this themselves.
-    if request.blueprint != "verify" and request.method == "GET":
+    if request.blueprint != "verify" and response.mimetype == "text/html":
         verify_language.remember_choice(response, languages.offered())
     return response
 
