@@ -15,7 +15,7 @@ from flask import Flask
 from citizen_card.models import Staff
 from citizen_card.paths import TRANSLATIONS
 from tests.conftest import TEST_PASSWORD, totp_codes
-from tests.e2e.conftest import VIEWPORTS, launch_chromium, make_test_server
+from tests.e2e.conftest import VIEWPORTS, make_test_server
 from verify.language import NATIVE_NAMES, SOURCE, catalogued
 
 pytestmark = pytest.mark.browser
@@ -60,17 +60,18 @@ def _no_sideways_scroll(page: Any, scope: str = "body") -> None:
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 def test_a_clerk_chooses_the_language_of_the_staff_pages(
     live_url: str,
+    chromium: Any,
     make_staff: Callable[..., Staff],
     artifacts: Path,
     viewport: str,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     code = OTHERS[0]
     clerk = make_staff("clerk")
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = browser.new_page(viewport=VIEWPORTS[viewport], locale="en-GB")
+    context = chromium.new_context(viewport=VIEWPORTS[viewport], locale="en-GB")
+    try:
+        page = context.new_page()
         _log_in(page, live_url, clerk)
         page.goto(f"{live_url}/account/password")
         expect(page.get_by_role("heading", name="Language of the staff pages")).to_be_visible()
@@ -88,22 +89,24 @@ def test_a_clerk_chooses_the_language_of_the_staff_pages(
         page.goto(f"{live_url}/residents/")
         assert page.evaluate("document.documentElement.lang") == code
         expect(page.get_by_role("heading", level=1)).not_to_have_text("Find a resident")
-        browser.close()
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 def test_an_admin_chooses_the_city_default_and_the_label_languages(
     live_url: str,
+    chromium: Any,
     make_staff: Callable[..., Staff],
     artifacts: Path,
     viewport: str,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     admin = make_staff("admin")
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = browser.new_page(viewport=VIEWPORTS[viewport], locale="en-GB")
+    context = chromium.new_context(viewport=VIEWPORTS[viewport], locale="en-GB")
+    try:
+        page = context.new_page()
         _log_in(page, live_url, admin)
         page.goto(f"{live_url}/admin/city")
         # The languages' fieldset (the file input above it is another story, issue 12).
@@ -124,4 +127,5 @@ def test_an_admin_chooses_the_city_default_and_the_label_languages(
             "img => img.complete && img.naturalWidth > 0", arg=back.element_handle()
         )
         page.screenshot(path=str(artifacts / f"city-languages-{viewport}.png"), full_page=True)
-        browser.close()
+    finally:
+        context.close()

@@ -11,6 +11,7 @@ import io
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zxingcpp
@@ -20,7 +21,7 @@ from PIL import Image
 from citizen_card.models import Staff
 from citizen_card.paths import TRANSLATIONS
 from tests.conftest import TEST_PASSWORD
-from tests.e2e.conftest import VIEWPORTS, launch_chromium, make_test_server
+from tests.e2e.conftest import VIEWPORTS, make_test_server
 from verify.language import SOURCE, catalogued
 
 pytestmark = pytest.mark.browser
@@ -51,19 +52,22 @@ def _scan(png: bytes) -> list[str]:
 @pytest.mark.parametrize("code", OTHERS)
 def test_the_receipt_speaks_the_residents_language_and_its_qr_opens_the_download_page(
     live_url: str,
+    chromium: Any,
     make_staff: Callable[..., Staff],
     make_resident: Callable[..., str],
     artifacts: Path,
     code: str,
     viewport: str,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     clerk = make_staff("clerk")
     public_id = make_resident()
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        counter = browser.new_page(viewport=VIEWPORTS[viewport], locale="en-GB")
+    desk = chromium.new_context(viewport=VIEWPORTS[viewport], locale="en-GB")
+    # The resident's own phone: another browser, none of the counter's cookies.
+    resident = chromium.new_context(viewport=VIEWPORTS["phone"], locale="en-GB")
+    try:
+        counter = desk.new_page()
         counter.goto(f"{live_url}/login")
         counter.get_by_label("User name").fill(clerk.username)
         counter.get_by_label("Password").fill(TEST_PASSWORD)
@@ -99,9 +103,11 @@ def test_the_receipt_speaks_the_residents_language_and_its_qr_opens_the_download
         assert _scan(shot) == [target]
 
         # The resident's phone, in another language, opens the address the code holds.
-        phone = browser.new_page(viewport=VIEWPORTS["phone"], locale="en-GB")
+        phone = resident.new_page()
         phone.goto(target)
         assert phone.evaluate("document.documentElement.lang") == code
         expect(phone.get_by_role("heading", level=1)).not_to_have_text("Download your card")
         phone.screenshot(path=str(artifacts / f"my-card-from-receipt-{code}-{viewport}.png"))
-        browser.close()
+    finally:
+        desk.close()
+        resident.close()
