@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app
 
+from citizen_card import database
 from citizen_card.config import Settings
 from citizen_card.extensions import db
 from citizen_card.services import city
@@ -72,7 +73,9 @@ def _batch_context(app: Flask) -> Iterator[BatchContext]:
     """What a print job's thread works in: the app's context and its own session."""
     with app.app_context():
         ctx = app_context()
-        labels = city.card_labels(ctx.settings.default_language)
+        with database.reading():  # a read only: no write lock while the sheets are drawn
+            labels = city.printed_labels(db.session, ctx.settings)
+            db.session.commit()
         try:
             yield BatchContext(db.session, ctx.settings, labels, ctx.now())
         finally:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from citizen_card import context, database
+from citizen_card import context, database, languages
 from citizen_card.config import Settings
 from citizen_card.extensions import babel, csrf, db, limiter, login, migrate
 from citizen_card.limit_keys import address_key
@@ -26,9 +26,9 @@ from citizen_card.paths import MIGRATIONS, TRANSLATIONS
 from citizen_card.services import accounts
 from citizen_card.services.errors import DomainError
 from citizen_card.services.publication import IssuerVerifierBackend
+from verify import language as verify_language
 from verify import web as verify_web
 
-LANGUAGE_NAMES = {"en": "English", "fr": "Français", "pt": "Português", "es": "Español"}
 log = logging.getLogger(__name__)
 
 
@@ -51,7 +51,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.before_request(_prepare_request)
     app.before_request(_refuse_cross_site_forms)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale)
+    offered = languages.install(app, settings.default_language)
+    babel.init_app(app, locale_selector=languages.select_locale)
     login.init_app(app)
     login.login_view = "auth.login"
     login.login_message = ""
@@ -59,14 +60,16 @@ def init_app(app: Flask, settings: Settings) -> None:
     login.user_loader(_load_staff)
 
     app.jinja_env.globals.update(
-        LANGUAGE_NAMES=LANGUAGE_NAMES,
-        languages=settings.languages,
+        language_name=languages.name,
+        city_language=languages.city_default,
+        languages=offered,
         settings=settings,
         get_locale=get_locale,
     )
     app.jinja_env.add_extension("jinja2.ext.do")
 
     app.after_request(_security_headers)
+    app.after_request(_remember_language)
     app.teardown_request(_rollback_on_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -131,12 +134,12 @@ def _per_address_limit(view: Callable[..., Any], limit_text: str) -> Callable[..
     return limited
 
 
-def _select_locale() -> str | None:
-    settings = context.app_context().settings
-    chosen = session.get("lang")
-    if chosen in settings.languages:
-        return str(chosen)
-    return request.accept_languages.best_match(settings.languages) or settings.default_language
+def _remember_language(response: Response) -> Response:
+    # A ?lang= on a page (the receipt's link to /my-card) is kept in the visitor's browser;
+    # the verify pages do this themselves.
+    if request.blueprint != "verify" and response.mimetype == "text/html":
+        verify_language.remember_choice(response, languages.offered())
+    return response
 
 
 def _load_staff(user_id: str) -> Staff | None:

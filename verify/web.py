@@ -41,6 +41,7 @@ from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from verify import language
 from verify.credential import REASONS, STATUS_MAX_AGE_SECONDS, verify_text
 from verify.page_words import page_strings
 from verify.status import FileStatusSource, StatusList, StatusSource
@@ -323,6 +324,11 @@ def _lang() -> str:
     return "en" if locale is None else str(locale).replace("_", "-")
 
 
+def _languages() -> tuple[str, ...]:
+    """The languages the pages offer (the host app's, else English only)."""
+    return tuple(current_app.config.get("VERIFY_LANGUAGES") or (language.SOURCE,))
+
+
 def _page_config() -> dict[str, Any]:
     backend = _backend()
     policy = backend.policy()
@@ -357,6 +363,7 @@ def _render_page(template: str, **context: Any) -> Response:
         render_template(
             template,
             lang=_lang(),
+            language_switch=language.switch(_languages(), request.endpoint or "verify.landing"),
             issuer_name=str(metadata.get("issuer_name", "")),
             config=_page_config(),
             **context,
@@ -365,7 +372,10 @@ def _render_page(template: str, **context: Any) -> Response:
     # Revalidate every time: the service worker is the offline copy, not the HTTP cache.
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    # The service worker keeps one copy per language, named by this header.
+    response.headers["Content-Language"] = _lang()
+    response.vary.update(("Accept-Language", "Cookie"))
+    return language.remember_choice(response, _languages())
 
 
 def _public_json(document: Mapping[str, Any], max_age: int) -> Response:
@@ -472,7 +482,9 @@ def _shell_digest(versions: tuple[tuple[str, int, int], ...]) -> str:
     return digest.hexdigest()
 
 
-def _service_worker_source(precache: Iterable[str], network_first: Iterable[str]) -> str:
+def _service_worker_source(
+    precache: Iterable[str], network_first: Iterable[str], pages: Iterable[str] = ()
+) -> str:
     template = (_STATIC_DIR / _SERVICE_WORKER).read_text(encoding="utf-8")
     precache = list(precache)
     versions = []
@@ -480,13 +492,15 @@ def _service_worker_source(precache: Iterable[str], network_first: Iterable[str]
         stat = (_STATIC_DIR / name).stat()
         versions.append((name, stat.st_mtime_ns, stat.st_size))
     digest = hashlib.sha256(_shell_digest(tuple(versions)).encode())
-    digest.update(json.dumps(precache).encode())
+    pages = list(pages)
+    digest.update(json.dumps([precache, pages]).encode())
     # The version changes whenever a cached file or the set of lists changes, which
     # makes the browser install the new worker and drop the old cache.
     return (
         template.replace("__VERSION__", digest.hexdigest()[:16])
         .replace("__PRECACHE__", json.dumps(precache))
         .replace("__NETWORK_FIRST__", json.dumps(list(network_first)))
+        .replace("__PAGES__", json.dumps(pages))
     )
 
 
@@ -504,7 +518,9 @@ def service_worker() -> Response:
     statics = [url_for("verify.static", filename=name) for name in _SHELL_FILES]
     lists = [url_for("verify.status_list", list_id=list_id) for list_id in sorted(set(list_ids))]
     status_prefix = url_for("verify.status_list", list_id=0)[:-1]
-    source = _service_worker_source([*pages, *statics, *data, *lists], [*data, status_prefix])
+    source = _service_worker_source(
+        [*pages, *statics, *data, *lists], [*data, status_prefix], pages
+    )
     response = Response(source, content_type="text/javascript; charset=utf-8")
     # no-cache so a new version reaches phones on their next visit, not in 24 hours.
     response.headers["Cache-Control"] = "no-cache"
@@ -516,18 +532,30 @@ def service_worker() -> Response:
 
 
 def _select_locale() -> str | None:
-    available = current_app.config.get("VERIFY_LANGUAGES", ["en"])
-    return request.accept_languages.best_match(available) or available[0]
+    available = _languages()
+    return language.choose(available, available[0])
 
 
-def create_verifier_app(backend: VerifierBackend) -> Flask:
+# The catalogues shipped beside this package in the project's distribution (a path, not
+# an import: verify/ runs without citizen_card).
+SHIPPED_TRANSLATIONS = Path(__file__).resolve().parent.parent / "citizen_card" / "translations"
+
+
+def create_verifier_app(
+    backend: VerifierBackend, *, translations: Path | None = SHIPPED_TRANSLATIONS
+) -> Flask:
     """A Flask app serving only verification, for a service that is not the issuer.
 
     Sets the strict Content-Security-Policy the pages are built for, and answers API
-    errors (404, 405, ...) with JSON instead of HTML.
+    errors (404, 405, ...) with JSON instead of HTML. The pages speak each language with
+    a compiled catalogue in ``translations`` (English with None), chosen as
+    :func:`verify.language.choose` says.
     """
     app = Flask(__name__)
     app.extensions[EXTENSION_KEY] = backend
+    app.config["VERIFY_LANGUAGES"] = language.catalogued(translations, compiled=True)
+    if translations is not None:
+        app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(translations)
     Babel(app, locale_selector=_select_locale)
     app.register_blueprint(bp)
 

@@ -67,7 +67,7 @@ def card_pdf(card_number: str) -> Response:
         db.session,
         card,
         settings=ctx.settings,
-        labels=city.card_labels(ctx.settings.default_language),
+        labels=city.printed_labels(db.session, ctx.settings),
         actor=api_staff(),
         now=ctx.now(),
     )

@@ -19,6 +19,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfdoc import PDFImageXObject
 from reportlab.pdfgen.canvas import Canvas
 
+from . import back
 from .errors import RenderError
 from .qr import QUIET_ZONE, draw_qr, qr_matrix
 from .text import ShapedLine, draw_line, shape_line, wrap
@@ -40,19 +41,27 @@ BAND_HEIGHT = 12 * mm
 STRIPE = 0.9 * mm
 QR_SIDE = 65 * MIN_MODULE  # a version-10 symbol plus quiet zone at the minimum module
 
-INK = (0.11, 0.12, 0.14)
-MUTED = (0.38, 0.40, 0.44)
+INK = back.INK
+MUTED = back.MUTED
 
 
 @dataclass(frozen=True)
 class CardLabels:
-    """The small printed labels, translated by the caller into the city's language."""
+    """The printed words, translated by the caller into the card's label languages.
+
+    The short labels hold every label language already (``"Número do cartão / Card
+    number"``); ``what`` and ``no_status`` hold one sentence per language, printed one
+    under the other on the back; ``languages`` are the locales of the readable dates.
+    """
 
     card_number: str = "Card number"
     valid_until: str = "Valid until"
     verify: str = "Check this card at"
     access: str = "This card gives access to"
     found: str = "If found, please return to"
+    what: tuple[str, ...] = ()
+    no_status: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ("en",)
 
 
 @dataclass(frozen=True)
@@ -277,46 +286,36 @@ def _front_static(canvas: Any, state: _DocState, labels: CardLabels) -> None:
 
 
 def _back(canvas: Any, state: _DocState, labels: CardLabels) -> None:
-    design = state.design
-    header = 7 * mm
-    _draw_header(canvas, state, header, with_logo=False)
-    left = SAFE
-    width = CARD_WIDTH - 2 * SAFE
-    top = CARD_HEIGHT - header - STRIPE - 3 * mm
-    bottom = SAFE
-    # Each section: (label or None, text, size, bold, colour). Shrink all together until
-    # the back fits: a long access text must not push the return address off the card.
-    sections: list[tuple[str | None, str, float, bool, tuple[float, float, float]]] = []
+    _draw_header(canvas, state, BACK_HEADER, with_logo=False)
+    placed, _scale = back_layout(state.design, labels)
+    for item in placed:
+        canvas.setFillColorRGB(*item.color)
+        draw_line(canvas, item.line, item.x, item.y, item.size)
+
+
+BACK_HEADER = 7 * mm
+
+
+def back_layout(design: CardDesign, labels: CardLabels) -> tuple[list[back.PlacedLine], float]:
+    """Where each line of the back goes. Everything the city set is kept: all sections
+    shrink together until they fit (a long access text must not push the return
+    address off the card)."""
+    colors = back.statement_colors(len(labels.languages))
+    sections = []
+    if labels.what:
+        sections.append(back.Section(None, labels.what, 6.8, True, colors))
+    if labels.no_status:
+        sections.append(back.Section(None, labels.no_status, 6, False, colors))
     if design.verify_url:
-        sections.append((labels.verify, design.verify_url, 8.5, True, INK))
+        sections.append(back.Section(labels.verify, (design.verify_url,), 8.5, True))
     if design.access_text:
-        sections.append((labels.access, design.access_text, 6.5, False, INK))
+        sections.append(back.Section(labels.access, (design.access_text,), 6.5))
     if design.multilingual_line:
-        sections.append((None, design.multilingual_line, 6, False, MUTED))
+        sections.append(back.Section(None, (design.multilingual_line,), 6, False, (MUTED,)))
     if design.return_address:
-        sections.append((labels.found, design.return_address, 6.5, False, INK))
-    scale = 1.0
-    while True:
-        layout: list[tuple[float, ShapedLine, tuple[float, float, float], float]] = []
-        y = top
-        for label, text, size, bold, color in sections:
-            if label:
-                label_size = 5.2 * scale
-                y -= label_size * 0.95
-                layout.append((y, shape_line(label.upper()), MUTED, label_size))
-                y -= 0.9 * mm * scale
-            text_size = size * scale
-            for line in wrap(text, width, text_size, bold):
-                y -= text_size * 1.0
-                layout.append((y, line, color, text_size))
-                y -= text_size * 0.25
-            y -= 2.2 * mm * scale
-        if y + 2.2 * mm * scale >= bottom or scale < 0.55:
-            break
-        scale -= 0.05
-    for y, line, color, size in layout:
-        canvas.setFillColorRGB(*color)
-        draw_line(canvas, line, left, y, size)
+        sections.append(back.Section(labels.found, (design.return_address,), 6.5))
+    top = CARD_HEIGHT - BACK_HEADER - STRIPE - 3 * mm
+    return back.layout(sections, SAFE, CARD_WIDTH - 2 * SAFE, top, SAFE)
 
 
 def _form(canvas: Any, state: _DocState, key: str, draw: Callable[[], None]) -> str:
@@ -369,12 +368,24 @@ def _draw_front(canvas: Any, state: _DocState, card: CardFace) -> None:
 
     value_width = CARD_WIDTH - SAFE - qr_side - column
     canvas.setFillColorRGB(*INK)
-    for value, y_value in (
-        (card.card_number, 13.4 * mm),
-        (card.valid_until.isoformat(), 5.4 * mm),
-    ):
-        size = fit_size(value, value_width, 9, 5, True)
-        draw_line(canvas, shape_line(value, True), column, y_value, size)
+    size = fit_size(card.card_number, value_width, 9, 5, True)
+    draw_line(canvas, shape_line(card.card_number, True), column, 13.4 * mm, size)
+    # The date as people read it in the label languages, beside ISO 8601; a second
+    # readable form is dropped before the line gets too small to read.
+    for locales in (labels.languages, labels.languages[:1], ()):
+        pieces = back.date_pieces(card.valid_until, locales)
+        size = max(5.0, min(9.0, value_width / max(back.pieces_width(pieces, 1, True), 1e-6)))
+        if back.pieces_width(pieces, size, True) <= value_width + 0.01 or not locales:
+            break
+    x = column
+    for index, piece in enumerate(pieces):
+        if index:
+            separator = shape_line(back.DATE_SEPARATOR, True)
+            draw_line(canvas, separator, x, 5.4 * mm, size)
+            x += separator.width_at(size)
+        line = shape_line(piece, True)
+        draw_line(canvas, line, x, 5.4 * mm, size)
+        x += line.width_at(size)
 
 
 def _draw_back(canvas: Any, state: _DocState, labels: CardLabels | None) -> None:

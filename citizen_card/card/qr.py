@@ -128,3 +128,15 @@ def draw_qr(canvas: Any, qr: QrCode, x: float, y: float, size: float) -> None:
     ops.append("f")
     canvas._code.append("\n".join(ops))
     canvas.restoreState()
+
+
+def svg_path(qr: QrCode) -> tuple[int, str]:
+    """The symbol as one SVG path of row runs, for a page: (side in modules with the
+    quiet zone, the path's ``d``). Drawn with ``viewBox="0 0 side side"`` and
+    ``shape-rendering="crispEdges"``, it prints as sharp as the card's vector symbol."""
+    side = qr.size + 2 * QUIET_ZONE
+    d = "".join(
+        f"M{c + QUIET_ZONE} {r + QUIET_ZONE}h{length}v1h-{length}z"
+        for r, c, length in dark_runs(qr)
+    )
+    return side, d

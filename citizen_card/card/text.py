@@ -10,6 +10,7 @@ ReportLab's own TrueType subsetting (``ShapedStr``), which keeps the PDF fonts s
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -361,13 +362,15 @@ def draw_line(canvas: Any, line: ShapedLine, x: float, y: float, size: float) ->
 
 
 def wrap(text: str, max_width: float, size: float, bold: bool = False) -> list[ShapedLine]:
-    """Greedy word wrap (at spaces) of ``text`` into lines no wider than ``max_width``.
+    """Greedy word wrap (at spaces, not at no-break spaces) of ``text`` into lines no
+    wider than ``max_width``.
 
     A single word wider than the line is broken between characters (never mid-glyph:
     the break is at a character boundary and the pieces are shaped separately).
     """
     lines: list[ShapedLine] = []
-    words = text.split()
+    # Break at ordinary spaces only: a no-break space (French "trouvée ?") stays a glue.
+    words = [word for word in re.split(r"[ \t\r\n]+", text) if word]
     current = ""
     for word in words:
         candidate = f"{current} {word}" if current else word

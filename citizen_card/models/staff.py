@@ -31,6 +31,8 @@ class Staff(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     totp_last_step: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The language of the staff pages for this account (None: the city's default).
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
 
     sessions: Mapped[list[StaffSession]] = relationship(
         back_populates="staff", cascade="all, delete-orphan"

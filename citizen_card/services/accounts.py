@@ -303,6 +303,30 @@ def set_active(
     )
 
 
+def set_language(
+    session: DbSession, staff: Staff, language: str, *, offered: tuple[str, ...], now: datetime
+) -> None:
+    """Choose the language of the staff pages for one's own account ("" for the city's).
+
+    :raises ValidationFailed: ``unknown_language`` for a language the service does not offer.
+    """
+    if language and language not in offered:
+        raise ValidationFailed(N_("This language is not offered."), "unknown_language", "language")
+    chosen = language or None
+    if staff.language == chosen:
+        return
+    staff.language = chosen
+    audit.record(
+        session,
+        actor=staff,
+        action="staff.language",
+        target_type="staff",
+        target_ref=staff.id,
+        now=now,
+        detail={"language": chosen or "city default"},
+    )
+
+
 def get_staff(session: DbSession, staff_id: int) -> Staff:
     """:raises NotFound: ``staff_not_found`` when no account has this id."""
     staff = session.get(Staff, staff_id) if 0 < staff_id <= MAX_INTEGER else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +26,8 @@ from citizen_card.services.images import Budget, ImageRefused, open_untrusted, t
 from citizen_card.services.types import DbSession
 from verify.cardnumber import format_card_number
 from verify.credential import qr_text
+from verify.language import SOURCE as SOURCE_LANGUAGE
+from verify.language import SUPPORTED as SUPPORTED_LANGUAGES
 
 LOGO_KEY = "logo"
 MAX_LOGO_BYTES = 512 * 1024
@@ -49,7 +52,10 @@ FIELD_LABELS = {
     "access_text": N_("What the card gives access to"),
     "multilingual_line": N_("Line in other languages"),
     "return_address": N_("Return address"),
+    "default_language": N_("Default language"),
+    "label_languages": N_("Label languages"),
 }
+MAX_LABEL_LANGUAGES = 2
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,21 @@ class CityDesign:
     access_text: str = ""
     multilingual_line: str = ""
     return_address: str = ""
+    # "" means the instance's DEFAULT_LANGUAGE; label languages: "pt,en", "" for the
+    # default language and English.
+    default_language: str = ""
+    label_languages: str = ""
     logo_png: bytes | None = None
+
+    def language(self, settings: Settings) -> str:
+        """The city's default language."""
+        return self.default_language or settings.default_language
+
+    def labels_in(self, settings: Settings) -> tuple[str, ...]:
+        """The languages of the card's labels: the chosen ones, else the city's and English."""
+        if self.label_languages:
+            return tuple(self.label_languages.split(","))
+        return tuple(dict.fromkeys((self.language(settings), SOURCE_LANGUAGE)))
 
     def card_design(self, verify_url: str) -> CardDesign:
         return CardDesign(
@@ -151,6 +171,7 @@ def validate(raw: dict[str, Any], current: CityDesign) -> CityDesign:
         except RenderError as exc:
             raise _invalid(name, N_("The field %(label)s must be a colour like #0b4f6c.")) from exc
         values[name] = str(value).strip().lower()
+    values.update(_validate_languages(raw))
     if "validity_days" in raw:
         try:
             days = int(raw["validity_days"])
@@ -165,6 +186,38 @@ def validate(raw: dict[str, Any], current: CityDesign) -> CityDesign:
             )
         values["validity_days"] = days
     return replace(current, **values)
+
+
+def _validate_languages(raw: dict[str, Any]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if "default_language" in raw:
+        code = raw["default_language"]
+        if code not in ("", *SUPPORTED_LANGUAGES):
+            raise _invalid("default_language", N_("Choose a language from the list."))
+        values["default_language"] = code
+    if "label_languages" in raw:
+        text = raw["label_languages"]
+        codes = (
+            list(dict.fromkeys(c.strip() for c in text.split(",") if c.strip()))
+            if isinstance(text, str)
+            else [""]
+        )
+        if any(code not in SUPPORTED_LANGUAGES for code in codes):
+            raise _invalid("label_languages", N_("Choose a language from the list."))
+        if len(codes) > MAX_LABEL_LANGUAGES:
+            raise _invalid(
+                "label_languages",
+                N_("The card has room for %(count)d label languages at most."),
+                count=MAX_LABEL_LANGUAGES,
+            )
+        values["label_languages"] = ",".join(codes)
+    return values
+
+
+def printed_labels(session: DbSession, settings: Settings) -> CardLabels:
+    """The card's words in the city's label languages, as the card prints them now."""
+    design = load(session, settings)
+    return card_labels(design.labels_in(settings), design.city_name)
 
 
 def validate_logo(data: bytes) -> bytes:
@@ -251,19 +304,39 @@ def save(
     return design
 
 
-def card_labels(language: str) -> CardLabels:
-    """The printed labels in the city's language (needs an app context for Babel)."""
+def card_labels(languages: Sequence[str], city_name: str) -> CardLabels:
+    """The printed words in the card's label languages (needs an app context for Babel).
+
+    A label in two languages reads "Número do cartão / Card number"; the statements of
+    the back come one per language.
+    """
     from flask_babel import force_locale
     from flask_babel import gettext as _
 
-    with force_locale(language):
-        return CardLabels(
-            card_number=_("Card number"),
-            valid_until=_("Valid until"),
-            verify=_("Check this card at"),
-            access=_("This card gives access to"),
-            found=_("If found, please return to"),
-        )
+    chosen = tuple(dict.fromkeys(languages)) or (SOURCE_LANGUAGE,)
+    words: dict[str, list[str]] = {}
+    for code in chosen:
+        with force_locale(code):
+            for key, text in (
+                ("card_number", _("Card number")),
+                ("valid_until", _("Valid until")),
+                ("verify", _("Check this card at")),
+                ("access", _("This card gives access to")),
+                ("found", _("If found, please return to")),
+                ("what", _("Local citizenship card of %(city)s", city=city_name)),
+                ("no_status", _("This card does not show nationality or immigration status.")),
+            ):
+                words.setdefault(key, [])
+                if text not in words[key]:  # a catalogue not there yet gives English twice
+                    words[key].append(text)
+    short = {key: " / ".join(words[key]) for key in ("card_number", "valid_until", "verify")}
+    short |= {key: " / ".join(words[key]) for key in ("access", "found")}
+    return CardLabels(
+        **short,
+        what=tuple(words["what"]),
+        no_status=tuple(words["no_status"]),
+        languages=chosen,
+    )
 
 
 def _sample_photo() -> bytes:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from babel.dates import format_date
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from citizen_card.card.pdf import CardLabels
+from citizen_card.card.qr import qr_matrix, svg_path
 from citizen_card.config import Settings
 from citizen_card.models import Card, Staff
 from citizen_card.models.card import CURRENT_STATUSES
@@ -22,7 +25,13 @@ from citizen_card.services import printing, privacy
 from citizen_card.services.cards import CardNotActive, record, state_of
 from citizen_card.services.errors import N_, DomainError
 from citizen_card.services.types import DbSession
-from verify.cardnumber import ALPHABET, InvalidCardNumber, normalize_card_number
+from verify.cardnumber import (
+    ALPHABET,
+    InvalidCardNumber,
+    format_card_number,
+    normalize_card_number,
+)
+from verify.language import direction
 
 _LOOKALIKES = str.maketrans("ILO", "110")  # read as the card number is: I, L -> 1, O -> 0
 DOWNLOAD_CODE_LENGTH = 12  # 60 bits of Crockford base 32
@@ -131,6 +140,65 @@ def redeem_download_code(session: DbSession, card_number: str, code: str, *, now
     set_committed_value(card, "download_code_used_at", now)
     record(session, "card.download", card, actor=None, now=now)
     return card
+
+
+def code_for_receipt(card: Card, code: str, *, now: datetime) -> str:
+    """``code`` in canonical form when it is the card's current, unused code: the receipt
+    may be drawn again (in another language) only with the code it was drawn with.
+
+    :raises DownloadRefused: any other code, or one used or expired.
+    """
+    canonical = normalize_download_code(code) or ""
+    expected = card.download_code_hash
+    if (
+        expected is None
+        or not hmac.compare_digest(expected, _code_digest(card.number, canonical))
+        or card.download_code_used_at is not None
+        or card.download_code_expires_at is None
+        or card.download_code_expires_at <= now
+    ):
+        raise DownloadRefused
+    return canonical
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the resident's receipt prints, in their language."""
+
+    language: str
+    direction: str
+    card_number: str
+    valid_until: str
+    valid_until_iso: str
+    code: str
+    code_valid_until: str
+    portal_url: str
+    qr_side: int
+    qr_path: str
+
+
+def receipt(card: Card, code: str, *, language: str, portal_url: str) -> Receipt:
+    """The receipt of ``card`` and its fresh ``code``, in ``language``.
+
+    ``portal_url`` is /my-card with the language in its address (``?lang=pt``), so the
+    page opens in it: the language goes on paper and in the link, never in the database.
+
+    :raises RenderError: ``qr_too_long`` for an address no QR code holds.
+    """
+    side, path = svg_path(qr_matrix(portal_url))
+    expires = card.download_code_expires_at
+    return Receipt(
+        language=language,
+        direction=direction(language),
+        card_number=format_card_number(card.number),
+        valid_until=format_date(card.expires_at.date(), "long", locale=language),
+        valid_until_iso=card.expires_at.date().isoformat(),
+        code=format_download_code(code),
+        code_valid_until=format_date(expires.date(), "long", locale=language) if expires else "",
+        portal_url=portal_url,
+        qr_side=side,
+        qr_path=path,
+    )
 
 
 def download_pdf(

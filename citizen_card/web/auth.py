@@ -86,11 +86,9 @@ def login() -> Response | str | tuple[str, int]:
 
 
 def _fresh_cookie() -> None:
-    # A fresh cookie and, below, a fresh server-side session: no session fixation.
-    lang = session.get("lang")
+    # A fresh cookie and, below, a fresh server-side session: no session fixation. (The
+    # visitor's language is a cookie of its own: it survives this.)
     session.clear()
-    if lang:
-        session["lang"] = lang
 
 
 def _complete_login(staff: Staff) -> Response | tuple[str, int]:

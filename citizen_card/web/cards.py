@@ -18,15 +18,18 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
-from citizen_card import database
+from citizen_card import database, languages
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.services import cards, city, downloads, issuance, print_jobs, printing, registry
 from citizen_card.services.errors import ValidationFailed
 from citizen_card.web.common import current_staff, ok, role_required, shown_again, uploaded_file
+from verify.language import SUPPORTED
 
 bp = Blueprint("cards", __name__)
 
@@ -34,22 +37,31 @@ PROGRESS_REFRESH_SECONDS = 2
 
 
 def _labels() -> Any:
-    return city.card_labels(app_context().settings.default_language)
+    return city.printed_labels(db.session, app_context().settings)
 
 
-def _receipt(issued_card: cards.CardView, code: str, status: int = 200) -> tuple[str, int]:
-    return render_template(
-        "cards/receipt.html",
-        view=issued_card,
-        code=downloads.format_download_code(code),
-        code_expires=issued_card.card.download_code_expires_at,
-        portal_url=url_for("portal.my_card", _external=True),
-    ), status
+def _receipt(
+    issued_card: cards.CardView, code: str, status: int = 200, language: str | None = None
+) -> tuple[str, int]:
+    """The receipt page; the part the resident takes home is in ``language`` (one the
+    service offers, else the city's)."""
+    chosen = language if language in languages.offered() else languages.city_default()
+    receipt = downloads.receipt(
+        issued_card.card,
+        code,
+        language=chosen,
+        portal_url=url_for("portal.my_card", lang=chosen, _external=True),
+    )
+    with force_locale(chosen):
+        sheet = Markup(render_template("cards/_receipt_sheet.html", receipt=receipt))  # noqa: S704 -- a template's own output, escaped by Jinja
+    page = render_template("cards/receipt.html", view=issued_card, receipt=receipt, sheet=sheet)
+    return page, status
 
 
 def _issued_receipt(issued: issuance.IssuedCard) -> tuple[str, int]:
     db.session.commit()
-    return _receipt(cards.CardView(issued.card, issued.card.status), issued.download_code, 201)
+    view = cards.CardView(issued.card, issued.card.status)
+    return _receipt(view, issued.download_code, 201, request.form.get("receipt_language"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -149,7 +161,19 @@ def download_code(card_number: str) -> tuple[str, int]:
     card = cards.get_card(db.session, card_number)
     code = downloads.new_download_code(db.session, card, actor=current_staff(), now=ctx.now())
     db.session.commit()
-    return _receipt(cards.CardView(card, cards.state_of(card, ctx.now())), code)
+    view = cards.CardView(card, cards.state_of(card, ctx.now()))
+    return _receipt(view, code, language=request.form.get("receipt_language"))
+
+
+@bp.post("/cards/<card_number>/receipt")
+@role_required("clerk")
+def receipt(card_number: str) -> tuple[str, int]:
+    """The receipt drawn again in another language, with the code it was drawn with."""
+    ctx = app_context()
+    card = cards.get_card(db.session, card_number)
+    code = downloads.code_for_receipt(card, request.form.get("code", ""), now=ctx.now())
+    view = cards.CardView(card, cards.state_of(card, ctx.now()))
+    return _receipt(view, code, language=request.form.get("receipt_language", ""))
 
 
 def _back_to_card(card_number: str, message: str) -> BaseResponse:
@@ -269,8 +293,13 @@ def city_settings() -> BaseResponse | tuple[str, int] | str:
     ctx = app_context()
     if request.method == "GET":
         design = city.load(db.session, ctx.settings)
-        return render_template("admin/city.html", design=design, error=None)
+        return render_template(
+            "admin/city.html", design=design, error=None, supported_languages=SUPPORTED
+        )
     values = {name: request.form.get(name, "") for name in city.EDITABLE if name in request.form}
+    if "label_language_first" in request.form:  # two selects, one setting ("pt,en")
+        chosen = (request.form.get(f"label_language_{n}", "") for n in ("first", "second"))
+        values["label_languages"] = ",".join(code for code in chosen if code)
     try:
         city.save(
             db.session,
@@ -284,7 +313,10 @@ def city_settings() -> BaseResponse | tuple[str, int] | str:
     except ValidationFailed as exc:
         db.session.rollback()
         shown = city.replace_values(city.load(db.session, ctx.settings), shown_again(values))
-        return render_template("admin/city.html", design=shown, error=exc), exc.status
+        page = render_template(
+            "admin/city.html", design=shown, error=exc, supported_languages=SUPPORTED
+        )
+        return page, exc.status
     db.session.commit()
     ok(_("The card design is saved."))
     return redirect(url_for("cards.city_settings"))

@@ -39,7 +39,7 @@ def download() -> Response | tuple[str, int]:
             card_number,
             request.form.get("code", ""),
             settings=ctx.settings,
-            labels=city.card_labels(ctx.settings.default_language),
+            labels=city.printed_labels(db.session, ctx.settings),
             now=ctx.now(),
         )
     except downloads.DownloadRefused:

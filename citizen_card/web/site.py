@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from citizen_card import languages
 from citizen_card.context import app_context
-from citizen_card.web.common import current_staff, local_path
+from citizen_card.extensions import db
+from citizen_card.services import accounts
+from citizen_card.web.common import current_staff, local_path, ok
+from verify import language
 
 bp = Blueprint("site", __name__)
 
@@ -45,8 +51,21 @@ def privacy() -> str:
 
 @bp.post("/language")
 def set_language() -> Response:
-    lang = request.form.get("lang", "")
-    if lang in app_context().settings.languages:
-        session["lang"] = lang
+    """The language switch: a staff account keeps it; a visitor's browser keeps it."""
+    lang = request.form.get("lang", "")[:8]
     # Only local paths: an open redirect would let a link borrow the service's name.
-    return redirect(local_path(request.form.get("next") or "") or url_for("site.index"))
+    response = redirect(local_path(request.form.get("next") or "") or url_for("site.index"))
+    if current_user.is_authenticated:
+        accounts.set_language(
+            db.session,
+            current_staff(),
+            lang,
+            offered=languages.offered(),
+            now=app_context().now(),
+        )
+        db.session.commit()
+        with force_locale(languages.select_locale()):
+            ok(_("The language of your pages is saved."))
+    elif lang in languages.offered():
+        language.keep(response, lang)
+    return response

@@ -73,6 +73,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "cards.renew": CLERK,
     "cards.replace": CLERK,
     "cards.download_code": CLERK,
+    "cards.receipt": CLERK,
     "cards.suspend": CLERK,
     "cards.reinstate": CLERK,
     "cards.revoke": CLERK,
@@ -152,6 +153,7 @@ EXPECTED_ERRORS: dict[tuple[str, str], frozenset[int]] = {
     ("portal.download", "POST"): frozenset({400}),  # a wrong download code
     ("cards.batch_start", "POST"): frozenset({422}),  # an empty selection (no thread)
     ("cards.renew", "POST"): frozenset({409}),  # the card is far from expiry
+    ("cards.receipt", "POST"): frozenset({400}),  # no download code given
     ("cards.reinstate", "POST"): frozenset({409}),  # the card is not suspended
     ("cards.hand_over", "POST"): frozenset({409}),  # the card is not printed yet
     ("api_cards.reinstate", "POST"): frozenset({409}),
