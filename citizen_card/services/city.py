@@ -214,6 +214,16 @@ def _validate_languages(raw: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+# The labels the card prints in capitals (pdf.py upper-cases them).
+UPPER_CASE_LABELS = frozenset({"card_number", "valid_until", "verify", "access", "found"})
+
+
+def turkish_for_upper_case(text: str) -> str:
+    """Turkish capitals: the dotted i becomes a dotted capital (str.upper() would give
+    the dotless capital I, another letter in Turkish); the dotless i becomes I by itself."""
+    return text.replace("i", "\u0130")
+
+
 def printed_labels(session: DbSession, settings: Settings) -> CardLabels:
     """The card's words in the city's label languages, as the card prints them now."""
     design = load(session, settings)
@@ -313,19 +323,27 @@ def card_labels(languages: Sequence[str], city_name: str) -> CardLabels:
     from flask_babel import force_locale
     from flask_babel import gettext as _
 
+    def texts() -> tuple[tuple[str, str], ...]:
+        return (
+            ("card_number", _("Card number")),
+            ("valid_until", _("Valid until")),
+            ("verify", _("Check this card at")),
+            ("access", _("This card gives access to")),
+            ("found", _("If found, please return to")),
+            ("what", _("Local citizenship card of %(city)s", city=city_name)),
+            ("no_status", _("This card does not show nationality or immigration status.")),
+        )
+
+    with force_locale(SOURCE_LANGUAGE):
+        english = dict(texts())
     chosen = tuple(dict.fromkeys(languages)) or (SOURCE_LANGUAGE,)
     words: dict[str, list[str]] = {}
     for code in chosen:
         with force_locale(code):
-            for key, text in (
-                ("card_number", _("Card number")),
-                ("valid_until", _("Valid until")),
-                ("verify", _("Check this card at")),
-                ("access", _("This card gives access to")),
-                ("found", _("If found, please return to")),
-                ("what", _("Local citizenship card of %(city)s", city=city_name)),
-                ("no_status", _("This card does not show nationality or immigration status.")),
-            ):
+            for key, text in texts():
+                # Turkish capitals, once translated (English given for Turkish stays).
+                if code == "tr" and key in UPPER_CASE_LABELS and text != english[key]:
+                    text = turkish_for_upper_case(text)
                 words.setdefault(key, [])
                 if text not in words[key]:  # a catalogue not there yet gives English twice
                     words[key].append(text)

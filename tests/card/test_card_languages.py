@@ -194,3 +194,14 @@ def test_a_no_break_space_holds_a_french_label_together() -> None:
     width = shape_line("trouvée\u00a0?").width_at(6) + 0.5  # room for that, no more
     lines = wrap("Carte trouvée\u00a0? Merci", width, 6)
     assert [line.text for line in lines] == ["Carte", "trouvée\u00a0?", "Merci"]
+
+
+def test_turkish_labels_keep_their_dotted_capital_i(babel_app: Flask) -> None:
+    dotless, dotted_capital = "\u0131", "\u0130"
+    number = f"Kart numaras{dotless}"
+    assert city.turkish_for_upper_case(number).upper() == "KART NUMARASI"
+    assert city.turkish_for_upper_case("Kimlik").upper() == f"K{dotted_capital}ML{dotted_capital}K"
+    # English given for Turkish (its catalogue is not there yet) keeps plain capitals.
+    labels = city.card_labels(("tr",), "Lisboa")
+    if "tr" not in CATALOGUED:
+        assert labels.valid_until == "Valid until"
