@@ -27,6 +27,7 @@ from citizen_card.services import accounts
 from citizen_card.services.errors import DomainError
 from citizen_card.services.publication import IssuerVerifierBackend
 from verify import web as verify_web
+from verify.page_language import page_dir, page_lang
 
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "pt": "Português", "es": "Español"}
 log = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         languages=settings.languages,
         settings=settings,
         get_locale=get_locale,
+        page_lang=page_lang,
+        page_dir=page_dir,
     )
     app.jinja_env.add_extension("jinja2.ext.do")
 

@@ -19,7 +19,15 @@ KNOWN_PRIVATE_MODULES = frozenset({"qrcode.util", "qrcode.base"})
 
 # verify/, bottom first: a module imports only from the layers below its own.
 VERIFY_LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"verify._cbor", "verify.cardnumber", "verify.verdict", "verify.page_words"}),
+    frozenset(
+        {
+            "verify._cbor",
+            "verify.cardnumber",
+            "verify.verdict",
+            "verify.page_words",
+            "verify.page_language",
+        }
+    ),
     frozenset({"verify.cose"}),
     frozenset({"verify.trust"}),
     frozenset({"verify.status"}),

@@ -37,11 +37,12 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import Babel, get_locale
+from flask_babel import Babel
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from verify.credential import REASONS, STATUS_MAX_AGE_SECONDS, verify_text
+from verify.page_language import page_dir, page_lang
 from verify.page_words import page_strings
 from verify.status import FileStatusSource, StatusList, StatusSource
 from verify.trust import TrustStore, load_trust
@@ -318,16 +319,12 @@ def _json_error(status: int, code: str, message: str) -> Response:
     return response
 
 
-def _lang() -> str:
-    locale = get_locale()
-    return "en" if locale is None else str(locale).replace("_", "-")
-
-
 def _page_config() -> dict[str, Any]:
     backend = _backend()
     policy = backend.policy()
     return {
-        "lang": _lang(),
+        "lang": page_lang(),
+        "dir": page_dir(),
         "urls": {
             "api": url_for("verify.api_verify"),
             "jwks": url_for("verify.jwks"),
@@ -356,7 +353,8 @@ def _render_page(template: str, **context: Any) -> Response:
     response = Response(
         render_template(
             template,
-            lang=_lang(),
+            lang=page_lang(),
+            dir=page_dir(),
             issuer_name=str(metadata.get("issuer_name", "")),
             config=_page_config(),
             **context,
