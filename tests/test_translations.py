@@ -20,6 +20,7 @@ import re
 import shlex
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -132,22 +133,48 @@ def test_no_entry_is_fuzzy(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", CATALOGUES, ids=_catalogue_id)
+def _single_number_forms(catalogue: Catalog) -> set[int]:
+    """The plural forms that only one number takes (Arabic's 0, 1 and 2; no Russian form).
+
+    Such a form may leave the number out ("بطاقتان" is "two cards" whole); a form that
+    several numbers share must show it (Russian's "one" form serves 1, 21, 31...).
+    """
+    rule = gettext.c2py(catalogue.plural_expr)
+    numbers: dict[int, set[int]] = {}
+    for n in range(0, 1001):
+        numbers.setdefault(rule(n), set()).add(n)
+    return {form for form, taken in numbers.items() if len(taken) == 1}
+
+
+@pytest.mark.parametrize("path", CATALOGUES, ids=_catalogue_id)
 def test_translations_keep_the_placeholders(path: Path) -> None:
     catalogue = _read(path)
+    single = _single_number_forms(catalogue)
     wrong: list[str] = []
     for message in catalogue:
         if not message.id:
             continue
         ids = [message.id] if isinstance(message.id, str) else list(message.id)
         expected = sorted({p for text in ids for p in PLACEHOLDER.findall(text)})
-        for form in _forms(message.string):
+        for index, form in enumerate(_forms(message.string)):
             found = sorted(set(PLACEHOLDER.findall(form)))
+            if not isinstance(message.id, str) and index in single:
+                # The number (ngettext's ``num``) may go; nothing else may.
+                allowed = {p for p in expected if not p.startswith("%(num)")}
+                if allowed <= set(found) <= set(expected):
+                    continue
             if form and found != expected:
                 wrong.append(f"{_key(message)!r}: expected {expected}, found {found} in {form!r}")
     # Babel's own checks too (what `pybabel compile` reports): format types, plural counts.
     for message, errors in catalogue.check():
         wrong += [f"{_key(message)!r}: {error}" for error in errors]
     assert not wrong, "\n".join(wrong)
+
+
+def test_only_a_single_number_form_may_leave_the_number_out() -> None:
+    arabic, russian = Catalog(locale="ar"), Catalog(locale="ru")
+    assert _single_number_forms(arabic) == {0, 1, 2}
+    assert _single_number_forms(russian) == set()
 
 
 def test_french_plural_rule() -> None:
@@ -222,3 +249,68 @@ def test_the_card_check_page_speaks_french(client: FlaskClient) -> None:
     assert titles["revoked"] == "Annulée — ne pas accepter"
     assert titles["status_unknown"] == "Impossible de confirmer — statut non vérifié"
     assert config["strings"]["camera"]["start"] == "Allumer la caméra"
+
+
+class _VisibleText(HTMLParser):
+    """The text a template shows outside gettext: text nodes and the readable attributes."""
+
+    ATTRIBUTES = frozenset({"title", "alt", "placeholder", "aria-label", "label"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._hidden += 1
+        self.found += [v for k, v in attrs if k in self.ATTRIBUTES and v and _WORD.search(v)]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._hidden = max(0, self._hidden - 1)
+
+    def handle_data(self, data: str) -> None:
+        text = " ".join(data.replace("§", " ").split())
+        if not self._hidden and _WORD.search(text):
+            self.found.append(text)
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}")
+# Not words of a language: a time zone, the shape of a code, a CSS class set in a block.
+_NOT_WORDS = frozenset({"UTC ·", "XXXX-XXXX-XXXX", "page page--wide"})
+TEMPLATE_DIRS = (ROOT / "templates", ROOT / "verify" / "templates")
+
+
+def test_no_template_text_escapes_gettext() -> None:
+    """Every word a template shows goes through gettext: Jinja expressions become '§',
+    statements and comments go, and what is left must hold no word."""
+    escaped = []
+    for directory in TEMPLATE_DIRS:
+        for path in sorted(directory.rglob("*.html")):
+            text = re.sub(r"\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.S)
+            text = re.sub(r"\{\{.*?\}\}", "§", text, flags=re.S)
+            text = re.sub(r"\{%.*?%\}", "", text, flags=re.S).replace("<§", "<x")
+            parser = _VisibleText()
+            parser.feed(text)
+            escaped += [
+                f"{path.relative_to(ROOT)}: {t[:60]!r}" for t in parser.found if t not in _NOT_WORDS
+            ]
+    assert not escaped, "text outside gettext:\n" + "\n".join(escaped)
+
+
+@pytest.mark.parametrize("path", CATALOGUES, ids=_catalogue_id)
+def test_every_catalogue_names_its_review_state(path: Path) -> None:
+    header = path.read_text(encoding="utf-8").split("msgid", 1)[0]
+    assert re.search(r"^# Review state: \S", header, re.M), (
+        f"{path.relative_to(ROOT)} lacks a '# Review state: …' line in its header comment"
+    )
+
+
+@pytest.mark.parametrize("path", CATALOGUES, ids=_catalogue_id)
+def test_every_catalogue_is_compiled(path: Path) -> None:
+    compiled = path.with_suffix(".mo")
+    assert compiled.exists() and compiled.stat().st_mtime >= path.stat().st_mtime - 1, (
+        f"{compiled.relative_to(ROOT)} is missing or older than its .po: "
+        "run .venv/bin/pybabel compile -d citizen_card/translations"
+    )

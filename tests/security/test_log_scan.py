@@ -91,3 +91,11 @@ def test_generated_download_codes_are_watched(
     assert log_scan.is_remembered(issued.download_code)
     assert log_scan.is_remembered(fresh)
     assert not log_scan.is_remembered("ZZZZZZZZZZZZ")
+
+
+def test_nothing_is_remembered_inside_not_remembering() -> None:
+    with log_scan.not_remembering():
+        log_scan.remember_secret("made-up-noise-4711")
+    log_scan.remember_secret("a-real-secret-4711")
+    assert not log_scan.is_remembered("made-up-noise-4711")
+    assert log_scan.is_remembered("a-real-secret-4711")
