@@ -10,6 +10,7 @@ is still being written without putting it in the tree.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import threading
 from collections.abc import Iterator
@@ -30,7 +31,6 @@ from tests.conftest import TEST_PASSWORD, make_settings, photo_bytes
 from tests.e2e.conftest import make_test_server
 
 EXTRA_CATALOGUES_ENV = "CITIZEN_CARD_TEST_CATALOGUES"
-CLERK = "clerk-rtl"
 # A name in Arabic script with its Latin form: the card number and dates must keep their
 # order beside it in every direction.
 GIVEN, FAMILY, LATIN = "فاطمة", "الزهراء", "Fatima Alzahra"
@@ -57,6 +57,23 @@ class LiveCity:
     app: Flask
     card_number: str
     qr: str
+
+    def new_clerk(self) -> str:
+        """A clerk account of its own for each login: logins are limited per account."""
+        with self.app.app_context():
+            ctx = app_context()
+            clerk = accounts.create_staff(
+                db.session,
+                username=f"clerk-{secrets.token_hex(3)}",
+                role="clerk",
+                password=TEST_PASSWORD,
+                policy=ctx.password_policy,
+                now=ctx.now(),
+                actor=None,
+                must_change_password=False,
+            )
+            db.session.commit()
+            return clerk.username
 
     @property
     def verify_url(self) -> str:
@@ -90,7 +107,7 @@ def live_city(instance: Path, languages: tuple[str, ...]) -> Iterator[LiveCity]:
         keyring.ensure_signing_key(db.session, settings, now=datetime.now(UTC))
         clerk = accounts.create_staff(
             db.session,
-            username=CLERK,
+            username="clerk-api",
             role="clerk",
             password=TEST_PASSWORD,
             policy=ctx.password_policy,
@@ -151,10 +168,10 @@ def _issue_card(app: Flask, token: str) -> dict[str, Any]:
     return card
 
 
-def log_in(page: Any, url: str) -> None:
-    """Log the clerk in through the login form (in whatever language the page speaks)."""
-    page.goto(f"{url}/login")
-    page.fill("#username", CLERK)
+def log_in(page: Any, city: LiveCity) -> None:
+    """Log a new clerk in through the login form (in whatever language the page speaks)."""
+    page.goto(f"{city.url}/login")
+    page.fill("#username", city.new_clerk())
     page.fill("#password", TEST_PASSWORD)
     page.click("form[action$='/login'] button[type=submit]")
     page.wait_for_selector("#q")

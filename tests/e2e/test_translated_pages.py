@@ -53,6 +53,18 @@ VISIBLE_TEXT = """() => {
 }"""
 _TRIM = re.compile(r"^[\s()\[\]·:,*]+|[\s()\[\]·:,*]+$")
 _PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\w+\}")
+_NUMBER = re.compile(r"%(\(\w+\))?d")  # Python writes these with ASCII digits
+
+
+def _pattern(shown: str) -> re.Pattern[str]:
+    """A msgid as a pattern: a number placeholder takes digits, any other one any text."""
+    pieces = []
+    for index, part in enumerate(re.split(f"({_PLACEHOLDER.pattern})", shown)):
+        if index % 2 == 0:
+            pieces.append(re.escape(part))
+        else:
+            pieces.append(r"-?\d+" if _NUMBER.fullmatch(part) else ".+?")
+    return re.compile("".join(pieces))
 
 
 def visible_texts(page: Any) -> set[str]:
@@ -78,10 +90,10 @@ def english_escapes(po: Path) -> list[re.Pattern[str]]:
         for msgid in ids:
             if msgid in strings:
                 continue  # the same word in this language ("Date", "Photo" in French)
-            if not re.search(r"[A-Za-z]{2}", _PLACEHOLDER.sub("", msgid)):
-                continue  # a placeholder alone, or a symbol: nothing English to see
+            if len(re.findall(r"[A-Za-z]", _PLACEHOLDER.sub("", msgid))) < 4:
+                continue  # placeholders with a word or a symbol: nothing English to see
             shown = _TRIM.sub("", " ".join(msgid.split()))  # as visible_texts trims
-            patterns.append(re.compile(".+?".join(map(re.escape, _PLACEHOLDER.split(shown)))))
+            patterns.append(_pattern(shown))
     return patterns
 
 
@@ -122,7 +134,7 @@ def test_each_catalogue_leaves_no_english_on_the_main_pages(
             seen[name] = visible_texts(page)
             looks[name] = page.evaluate("[document.documentElement.lang, document.dir]")
             page.screenshot(path=str(folder / f"{lang}-{name}.png"), full_page=True)
-        log_in(page, city.url)
+        log_in(page, city)
         page.goto(f"{city.url}/residents/new")
         page.wait_for_selector("#given_names")
         seen["residents-form"] = visible_texts(page)
@@ -147,7 +159,7 @@ def test_the_check_finds_english_where_there_is_some(city: LiveCity, chromium: A
     context = chromium.new_context(locale="en", viewport={"width": 390, "height": 844})
     page = context.new_page()
     try:
-        log_in(page, city.url)
+        log_in(page, city)
         page.goto(f"{city.url}/residents/new")
         page.wait_for_selector("#given_names")
         found = _matches(visible_texts(page), patterns)
