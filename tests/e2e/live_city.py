@@ -121,6 +121,7 @@ def live_city(instance: Path, languages: tuple[str, ...]) -> Iterator[LiveCity]:
             db.session,
             places.validate(
                 {
+                    "ref": "central-library",
                     "category": "library",
                     "name_en": "Central Library",
                     "benefit_en": "Borrow books free of charge.",

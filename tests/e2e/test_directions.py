@@ -5,8 +5,9 @@ Each page is kept as a screenshot in test-artifacts/directions/ for a person to 
 and measured: the html element's lang and dir, no sideways scrolling, the header and the
 navigation starting at the right edge in right-to-left pages (at the left otherwise), the
 verdict banner's icon at its start, the scanner's picture on the start side at a desk,
-form labels at the start of their fields, and card numbers reading left to right inside
-Arabic text (their computed direction, and the order of their letters on the screen).
+form labels at the start of their fields, the "back" arrow turned round, and card and
+phone numbers reading left to right inside Arabic text (their computed direction, and
+the order of their characters on the screen).
 
 Arabic and Persian need no catalogue for this: the direction comes from the locale, and
 words not yet translated show in English in a right-to-left page.
@@ -103,7 +104,10 @@ MEASURE = """() => {
     result.labelGap = startGap(textBox(label), field);
     result.inputGap = startGap(box(document.getElementById("given_names")), field);
   }
-  result.numbers = [...document.querySelectorAll(".card-number, [data-field=card_number]")]
+  const back = document.querySelector(".back-link a");
+  if (back) result.backArrow = getComputedStyle(back, "::before").transform;
+  const numbers = ".card-number, [data-field=card_number], a[href^='tel:']";
+  result.numbers = [...document.querySelectorAll(numbers)]
     .filter((el) => el.offsetParent !== null && el.textContent.trim())
     .map((el) => ({
       direction: getComputedStyle(el).direction,
@@ -122,6 +126,7 @@ def _pages(city: LiveCity) -> list[tuple[str, str, str | None]]:
         ("card", f"/cards/{city.card_number}", ".card-preview img"),
         ("my-card", "/my-card", "#card_number"),
         ("places", "/places", ".place-list"),
+        ("place", "/places/central-library", ".back-link"),
         ("verify-valid", city.verify_url.removeprefix(city.url), "#verdict[data-state=valid]"),
         ("scan", "/scan", "#verdict[data-state=ready]"),
     ]
@@ -185,6 +190,8 @@ def test_the_main_pages_mirror_in_right_to_left_languages(
             assert abs(m["iconGap"]) <= 1 and m["titleAfterIcon"], key
         if "labelGap" in m:
             assert abs(m["labelGap"]) <= 1 and abs(m["inputGap"]) <= 1, key
+        if "backArrow" in m:  # turned round in right-to-left pages
+            assert m["backArrow"] == ("matrix(-1, 0, 0, 1, 0, 0)" if direction == "rtl" else "none")
         for number in m["numbers"]:
             assert number == {
                 "direction": "ltr",
@@ -196,5 +203,6 @@ def test_the_main_pages_mirror_in_right_to_left_languages(
     assert measured["verify-valid-390"]["verdictState"] == "valid"
     assert "labelGap" in measured["residents-form-390"]
     assert measured["scan-1366"]["stageAtStart"] is True
-    for key in ("residents-search-390", "card-1366", "verify-valid-390"):
+    assert "backArrow" in measured["place-390"]
+    for key in ("residents-search-390", "card-1366", "verify-valid-390", "place-390"):
         assert measured[key]["numbers"], f"no card number measured on {key}"
