@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from citizen_card.models import Resident, ResidentNameToken  # noqa: E402
 from citizen_card.services import privacy, registry, search  # noqa: E402
 from citizen_card.services.keystore import data_key, open_keystore  # noqa: E402
+from verify.cardnumber import format_card_number, new_card_number  # noqa: E402
 
 GIVEN = [
     "María",
@@ -130,7 +131,9 @@ def make_rows(
                 "created_by_id": None,
             }
         )
-        for digest in privacy.index_digests(keys.blind_index_key, [given, family]):
+        # As registry indexes them: each name, and the printed form (given first here).
+        printed = f"{given} {family}"
+        for digest in privacy.index_digests(keys.blind_index_key, [given, family, printed]):
             tokens.append({"resident_id": i, "digest": digest})
     return residents, tokens, wrapped
 
@@ -192,6 +195,7 @@ def main() -> None:
             "Nguyen Huong",
             "silva joao",
             "zzz",
+            format_card_number(new_card_number()),  # a card number: looked up, no holder
         ]
         results: dict[str, list[float]] = {}
         hits: dict[str, int] = {}

@@ -13,18 +13,23 @@ from sqlalchemy import select
 from citizen_card.context import AppContext
 from citizen_card.models import Place, Staff
 from citizen_card.services import accounts, issuance, places, registry
+from citizen_card.services.names import FAMILY_FIRST, GIVEN_FIRST
 from citizen_card.services.types import DbSession
 from verify.cardnumber import format_card_number
 
+# (given names, family names, Latin form, name order): each as its people write it.
 DEMO_RESIDENTS = [
-    ("María José", "García López", None),
-    ("Amadou", "Diallo", None),
-    ("Олена", "Коваленко", "Olena Kovalenko"),
-    ("فاطمة", "الزهراء", "Fatima Al-Zahraa"),
-    ("ሰላም", "ተስፋይ", "Selam Tesfay"),
-    ("明", "王", "Wang Ming"),
-    ("Nguyễn", "Thị Hương", None),
-    ("João", "Conceição", None),
+    ("María José", "García López", None, GIVEN_FIRST),
+    ("Amadou", "Diallo", None, GIVEN_FIRST),
+    ("Олена", "Коваленко", "Olena Kovalenko", GIVEN_FIRST),
+    ("فاطمة", "الزهراء", "Fatima Al-Zahraa", GIVEN_FIRST),
+    ("ሰላም", "ተስፋይ", "Selam Tesfay", GIVEN_FIRST),
+    ("明", "王", "Wang Ming", FAMILY_FIRST),  # printed 王明
+    ("Thị Hương", "Nguyễn", None, FAMILY_FIRST),  # Nguyễn Thị Hương
+    ("João", "Conceição", None, GIVEN_FIRST),
+    ("Eszter", "Nagy", None, FAMILY_FIRST),  # Nagy Eszter
+    ("花子", "山田", "Yamada Hanako", FAMILY_FIRST),  # 山田花子
+    ("민준", "김", "Kim Minjun", FAMILY_FIRST),  # 김민준
 ]
 
 
@@ -61,9 +66,14 @@ def fill_demo(session: DbSession, ctx: AppContext) -> Iterator[str]:
             actor=None,
         )
         yield f"Created {role} {username} with one-time password {password}"
-    for index, (given, family, latin) in enumerate(DEMO_RESIDENTS):
+    for index, (given, family, latin, order) in enumerate(DEMO_RESIDENTS):
         details = registry.validate_details(
-            {"given_names": given, "family_names": family, "latin_name": latin},
+            {
+                "given_names": given,
+                "family_names": family,
+                "latin_name": latin,
+                "name_order": order,
+            },
             ctx.registry_policy,
             today=now.date(),
         )

@@ -121,5 +121,8 @@ def test_demo_fills_the_database(instance: Path) -> None:
         env={"CITIZEN_CARD_ARGON2_TIME_COST": "1", "CITIZEN_CARD_ARGON2_MEMORY_KIB": "1024"},
     )
     assert result.returncode == 0, result.stderr
-    assert "Registered 8 demo residents, each with a card" in result.stdout
-    assert result.stdout.count("download code") == 8
+    assert "Registered 11 demo residents, each with a card" in result.stdout
+    assert result.stdout.count("download code") == 11
+    # Names print in their people's order, unspaced in Han and Hangul.
+    for printed in ("王明:", "山田花子:", "김민준:", "Nguyễn Thị Hương:", "Nagy Eszter:"):
+        assert f"  {printed} card " in result.stdout, printed

@@ -29,6 +29,12 @@ RESIDENTS = [
         "date_of_birth": "1979-11-02",
     },
     {
+        "given_names": "小龙",
+        "family_names": "欧阳",
+        "name_order": "family_first",
+        "latin_name": "Ouyang Xiaolong",
+    },
+    {
         "given_names": "ዮሐንስ",
         "family_names": "ገብረመድህን",
         "latin_name": "Yohannes Gebremedhin",
@@ -41,12 +47,18 @@ def secrets_of(resident: dict[str, str]) -> list[bytes]:
     """Every personal value as it could appear in a dump: UTF-8, and name parts alone."""
     found: list[bytes] = []
     for field, value in resident.items():
+        if field == "name_order":
+            # The order says roughly where someone is from: sealed too, never in clear.
+            found += [b"family_first", b"given_first"]
+            continue
         found.append(value.encode())
         if field == "date_of_birth":
             # A bare year would match random bytes of a hex dump; the dates in full do not.
             found.append(value.replace("-", "").encode())
         else:
             found += [part.encode() for part in value.replace("-", " ").split() if len(part) >= 4]
+    # The printed form, which the index also covers: "欧阳小龙", with no space.
+    found += [(resident["family_names"] + resident["given_names"]).encode()]
     return found
 
 

@@ -12,7 +12,7 @@ from citizen_card.api.common import ApiError, api_staff, bearer_required, json_o
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.limits import enforce_search_limit
-from citizen_card.services import erasure, registry, search
+from citizen_card.services import duplicates, erasure, registry, search
 from citizen_card.services.errors import N_, ValidationFailed, refuse_unknown_fields
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -44,15 +44,29 @@ def create_resident() -> tuple[dict[str, Any], int]:
     ctx = app_context()
     body = json_object()
     evidence = body.pop("evidence", None)
+    confirm = body.pop("confirm_duplicate", False)
+    if not isinstance(confirm, bool):
+        raise ValidationFailed(
+            N_("confirm_duplicate is true or false."), "invalid", "confirm_duplicate"
+        )
     details = registry.validate_details(body, ctx.registry_policy, today=ctx.now().date())
-    resident = registry.register(
-        db.session,
-        details,
-        keys=ctx.registry_keys,
-        actor=api_staff(),
-        now=ctx.now(),
-        evidence=evidence,
-    )
+    staff = api_staff()
+    try:
+        resident = duplicates.register_new(
+            db.session,
+            details,
+            keys=ctx.registry_keys,
+            actor=staff,
+            now=ctx.now(),
+            confirm_duplicate=confirm,
+            evidence=evidence,
+        )
+    except duplicates.LikelyDuplicate as exc:
+        # The look-alikes are shown as a search shows them, and counted like one.
+        enforce_search_limit(ctx.settings.search_rate_limit, staff.id)
+        db.session.commit()  # the check's audit event
+        body = {"error": exc.code, "message": exc.translated()}
+        return body | {"residents": [hit_json(hit) for hit in exc.hits]}, exc.status
     db.session.commit()
     return {"id": resident.public_id}, 201
 

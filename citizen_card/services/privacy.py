@@ -81,11 +81,18 @@ def blind_index(key: bytes, token: str) -> bytes:
     return digest[:BLIND_INDEX_BYTES]
 
 
+def index_tokens(name: str) -> list[str]:
+    """The tokens a name is indexed under: its words, and the words of each name written
+    together, so that "Abdel Rahman" (or "عبد الرحمن") is found by "Abdelrahman"."""
+    tokens = normalise_name(name)
+    return [*tokens, "".join(tokens)] if len(tokens) > 1 else tokens
+
+
 def index_digests(key: bytes, names: list[str]) -> set[bytes]:
     """Blind index entries for a resident: every token and its prefixes from MIN_PREFIX."""
     digests: set[bytes] = set()
     for name in names:
-        for token in normalise_name(name):
+        for token in index_tokens(name):
             digests.add(blind_index(key, token))
             for end in range(MIN_PREFIX, len(token)):
                 digests.add(blind_index(key, token[:end]))
@@ -95,6 +102,13 @@ def index_digests(key: bytes, names: list[str]) -> set[bytes]:
 def query_digests(key: bytes, query: str) -> list[bytes]:
     """Digests a search must all match: one per query token, in any order."""
     return [blind_index(key, token) for token in dict.fromkeys(normalise_name(query))]
+
+
+def joined_query_digest(key: bytes, query: str) -> bytes | None:
+    """For a query of several words, the digest of those words written together: "Xiao
+    Long" also finds "Xiaolong", "李 小龙" also "李小龙"."""
+    tokens = normalise_name(query)
+    return blind_index(key, "".join(tokens)) if len(tokens) > 1 else None
 
 
 def hash_secret(value: str) -> bytes:

@@ -39,6 +39,7 @@ ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 FIELD_LABELS = {
     "given_names": N_("Given names"),
     "family_names": N_("Family names"),
+    "name_order": N_("Name order"),
     "latin_name": N_("Latin form of the names"),
     "used_name": N_("Used name"),
     "date_of_birth": N_("Date of birth"),
@@ -81,6 +82,7 @@ class ResidentDetails:
 
     given_names: str
     family_names: str
+    name_order: str = names.GIVEN_FIRST  # as the resident writes them: NAME_ORDERS
     latin_name: str | None = None
     used_name: str | None = None
     date_of_birth: date | None = None
@@ -90,7 +92,7 @@ class ResidentDetails:
     @property
     def printed_name(self) -> str:
         """The name as written, as printed on the card and signed in its QR code."""
-        return f"{self.given_names} {self.family_names}".strip()
+        return names.printed_name(self.given_names, self.family_names, self.name_order)
 
     @property
     def printed(self) -> PrintedName:
@@ -210,6 +212,11 @@ def validate_details(
     given = _clean_text(raw.get("given_names"), "given_names", required=True, limit=NAME_MAX)
     family = _clean_text(raw.get("family_names"), "family_names", required=True, limit=NAME_MAX)
     assert given is not None and family is not None  # noqa: S101 — required=True above
+    order = raw.get("name_order") or names.GIVEN_FIRST
+    if order not in names.NAME_ORDERS:
+        raise ValidationFailed(
+            N_("The name order is given_first or family_first."), "invalid", "name_order"
+        )
     latin = _clean_text(raw.get("latin_name"), "latin_name", required=False, limit=2 * NAME_MAX)
     if not names.is_latin(given + family):
         if latin is None:
@@ -240,6 +247,7 @@ def validate_details(
     return ResidentDetails(
         given_names=given,
         family_names=family,
+        name_order=order,
         latin_name=latin,
         used_name=_clean_text(raw.get("used_name"), "used_name", required=False, limit=NAME_MAX),
         date_of_birth=dob,
@@ -270,7 +278,8 @@ def _seal_details(resident: Resident, details: ResidentDetails, key: bytes) -> N
 def _index_names(
     session: DbSession, resident: Resident, details: ResidentDetails, keys: RegistryKeys
 ) -> None:
-    written = [details.given_names, details.family_names]
+    # The printed form too: "李" and "小龙" print as "李小龙", and are searched that way.
+    written = [details.given_names, details.family_names, details.printed_name]
     written += [n for n in (details.latin_name, details.used_name) if n]
     resident.name_tokens = [
         ResidentNameToken(digest=digest)

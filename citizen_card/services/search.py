@@ -16,13 +16,14 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from citizen_card.models import AuditEvent, Card, Resident, ResidentNameToken, Staff
 from citizen_card.services import audit, privacy, registry
 from citizen_card.services.types import DbSession
-from verify.cardnumber import format_card_number
+from verify.cardnumber import InvalidCardNumber, format_card_number, normalize_card_number
 
 SEARCH_LIMIT = 50
 QUERY_MAX = 200
@@ -55,32 +56,57 @@ def _newest_cards(session: DbSession, resident_ids: list[int]) -> dict[int, Card
     return newest
 
 
-def find(
-    session: DbSession,
-    query: str,
-    *,
-    keys: registry.RegistryKeys,
-    actor: Staff | None,
-    now: datetime,
-    limit: int = SEARCH_LIMIT,
-) -> list[SearchHit]:
-    """Residents whose names contain every word of ``query`` (as a word or word start).
+def residents_with_all(digests: list[bytes], limit: int) -> Select[Any]:
+    """Ids of residents indexed under every one of ``digests``."""
+    return (
+        select(ResidentNameToken.resident_id)
+        .where(ResidentNameToken.digest.in_(digests))
+        .group_by(ResidentNameToken.resident_id)
+        .having(func.count(func.distinct(ResidentNameToken.digest)) == len(digests))
+        .limit(limit)
+    )
 
-    Matching happens on blind indexes only; the names of the hits are opened to show
-    them. "Garcia" finds "García"; word order does not matter. The search is audited with
-    the number of results, in the caller's transaction.
-    """
-    digests = privacy.query_digests(keys.blind_index_key, query[:QUERY_MAX])
-    residents: list[Resident] = []
+
+def _card_holder(query: str) -> Select[Any] | None:
+    """The resident holding the card whose number ``query`` is, in any printed form
+    (dashes or spaces, any case, I and L for 1, O for 0), or None when it is not one."""
+    try:
+        number = normalize_card_number(query.strip())
+    except InvalidCardNumber:
+        return None
+    return select(Card.resident_id).where(Card.number == number, Card.resident_id.is_not(None))
+
+
+def matching_ids(
+    session: DbSession, query: str, *, keys: registry.RegistryKeys, limit: int = SEARCH_LIMIT
+) -> list[int]:
+    """Ids of residents whose names hold every word of ``query`` (as a word or a word
+    start, in any order), or those words written together, or who hold the card whose
+    number ``query`` is. Blind indexes and card numbers only: no name is opened."""
+    query = query[:QUERY_MAX]
+    wanted: list[Select[Any]] = []
+    digests = privacy.query_digests(keys.blind_index_key, query)
     if digests:
-        matches = (
-            select(ResidentNameToken.resident_id)
-            .where(ResidentNameToken.digest.in_(digests))
-            .group_by(ResidentNameToken.resident_id)
-            .having(func.count(func.distinct(ResidentNameToken.digest)) == len(digests))
-            .limit(limit)
-        )
-        residents = list(session.scalars(select(Resident).where(Resident.id.in_(matches))))
+        wanted.append(residents_with_all(digests, limit))
+    joined = privacy.joined_query_digest(keys.blind_index_key, query)
+    if joined is not None:
+        wanted.append(residents_with_all([joined], limit))
+    holder = _card_holder(query)
+    if holder is not None:
+        wanted.append(holder)
+    ids: set[int] = set()
+    for statement in wanted:  # apart, not a UNION: SQLite takes no LIMIT inside one
+        ids.update(session.scalars(statement))
+    return sorted(ids)[:limit]
+
+
+def hits_for(
+    session: DbSession, ids: list[int], *, keys: registry.RegistryKeys, now: datetime
+) -> list[SearchHit]:
+    """What a result list shows of these residents (their names opened), by name.
+
+    Not audited here: the caller records the look (:func:`find`, a duplicate check)."""
+    residents = list(session.scalars(select(Resident).where(Resident.id.in_(ids)))) if ids else []
     wrapped = keys.keystore.get_many(r.public_id for r in residents)
     cards = _newest_cards(session, [r.id for r in residents])
     hits = []
@@ -100,6 +126,27 @@ def find(
                 card_state=card.state_at(now) if card else None,
             )
         )
+    return sorted(hits, key=lambda hit: hit.printed_name.casefold())
+
+
+def find(
+    session: DbSession,
+    query: str,
+    *,
+    keys: registry.RegistryKeys,
+    actor: Staff | None,
+    now: datetime,
+    limit: int = SEARCH_LIMIT,
+) -> list[SearchHit]:
+    """Residents whose names match ``query`` (:func:`matching_ids`), or who hold the
+    card whose number it is.
+
+    Matching happens on blind indexes only; the names of the hits are opened to show
+    them. "Garcia" finds "García"; word order does not matter; "李小龙" finds "李 小龙".
+    The search is audited with the number of results, in the caller's transaction.
+    """
+    ids = matching_ids(session, query, keys=keys, limit=limit)
+    hits = hits_for(session, ids, keys=keys, now=now)
     audit.record(
         session,
         actor=actor,
@@ -110,7 +157,7 @@ def find(
         # How many, never what: the words searched are personal data.
         detail={"results": len(hits)},
     )
-    return sorted(hits, key=lambda hit: hit.printed_name.casefold())
+    return hits
 
 
 @dataclass(frozen=True)
@@ -146,4 +193,13 @@ def daily_counts(session: DbSession, *, now: datetime, days: int = 30) -> list[S
     return sorted(counts, key=lambda c: (-c.day.toordinal(), -c.searches, c.staff_ref))
 
 
-__all__ = ["SEARCH_LIMIT", "SearchCount", "SearchHit", "daily_counts", "find"]
+__all__ = [
+    "SEARCH_LIMIT",
+    "SearchCount",
+    "SearchHit",
+    "daily_counts",
+    "find",
+    "hits_for",
+    "matching_ids",
+    "residents_with_all",
+]

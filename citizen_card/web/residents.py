@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -14,8 +15,17 @@ from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.limits import enforce_search_limit
 from citizen_card.models.resident import EVIDENCE_KINDS
-from citizen_card.services import cards, compromise, erasure, issuance, registry, search
-from citizen_card.services.errors import DomainError, ValidationFailed
+from citizen_card.services import (
+    cards,
+    compromise,
+    duplicates,
+    erasure,
+    issuance,
+    names,
+    registry,
+    search,
+)
+from citizen_card.services.errors import N_, DomainError, ValidationFailed
 from citizen_card.web.common import current_staff, ok, role_required, shown_again, uploaded_file
 
 bp = Blueprint("residents", __name__, url_prefix="/residents")
@@ -23,6 +33,7 @@ bp = Blueprint("residents", __name__, url_prefix="/residents")
 DETAIL_FIELDS = (
     "given_names",
     "family_names",
+    "name_order",
     "latin_name",
     "used_name",
     "date_of_birth",
@@ -36,12 +47,35 @@ def _submitted_details() -> dict[str, Any]:
 
 
 def _photo_upload(policy: registry.RegistryPolicy) -> registry.PreparedPhoto | None:
-    """The uploaded photo, decoded before any transaction begins (database.py).
+    """The uploaded photo, decoded before any transaction begins (database.py); or the
+    one the duplicate question kept in the page (``photo_kept``), checked again.
 
     :raises ValidationFailed: the upload is not a usable image, or it came as text.
     """
     data = uploaded_file("photo")
+    if data is None and request.form.get("photo_kept"):
+        try:
+            data = base64.b64decode(request.form["photo_kept"], validate=True)
+        except ValueError:
+            raise ValidationFailed(
+                N_("The photo did not arrive. Choose it again."), "invalid", "photo"
+            ) from None
     return None if data is None else registry.prepare_photo(data, policy)
+
+
+def _form(values: dict[str, Any], **context: Any) -> str:
+    """The registration or edit form, with the printed name as the card will show it."""
+    return render_template(
+        "residents/form.html",
+        values=values,
+        printed_preview=names.printed_name(
+            values.get("given_names") or "",
+            values.get("family_names") or "",
+            values.get("name_order") or names.GIVEN_FIRST,
+        ),
+        unspaced_ranges=names.unspaced_ranges(),
+        **context,
+    )
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -83,28 +117,37 @@ def recall() -> str:
 def new() -> BaseResponse | tuple[str, int] | str:
     ctx = app_context()
     if request.method == "GET":
-        return render_template("residents/form.html", values={}, evidence=(), error=None)
+        return _form({}, evidence=(), error=None)
     values = _submitted_details()
     evidence = request.form.getlist("evidence")
+    photo = None
+    staff = current_staff()
     try:
         details = registry.validate_details(values, ctx.registry_policy, today=ctx.now().date())
         photo = _photo_upload(ctx.registry_policy)  # before the transaction begins
-        resident = registry.register(
+        resident = duplicates.register_new(
             db.session,
             details,
             keys=ctx.registry_keys,
-            actor=current_staff(),
+            actor=staff,
             now=ctx.now(),
+            confirm_duplicate=request.form.get("confirm_duplicate") == "yes",
             evidence=evidence,
             photo=photo,
             policy=ctx.registry_policy,
         )
+    except duplicates.LikelyDuplicate as exc:
+        # Ask the clerk, keeping all that was typed and the photo; the look is a search.
+        enforce_search_limit(ctx.settings.search_rate_limit, staff.id)
+        db.session.commit()  # the check's audit event, nothing else
+        kept = base64.b64encode(photo.jpeg).decode() if photo else None
+        return _form(
+            shown_again(values), evidence=evidence, error=None, look_alikes=exc.hits, kept=kept
+        ), exc.status
     except DomainError as exc:
         # Nothing was committed: the resident and the photo are stored together or not at all.
         db.session.rollback()
-        return render_template(
-            "residents/form.html", values=shown_again(values), evidence=evidence, error=exc
-        ), exc.status
+        return _form(shown_again(values), evidence=evidence, error=exc), exc.status
     db.session.commit()
     ok(_("The resident is registered."))
     return redirect(url_for("residents.show", public_id=resident.public_id))
@@ -178,10 +221,7 @@ def edit(public_id: str) -> BaseResponse | tuple[str, int] | str:
     if request.method == "GET":
         resident = registry.get(db.session, public_id)
         details = registry.open_details(resident, ctx.registry_keys)
-        values = details.to_json()
-        return render_template(
-            "residents/form.html", values=values, evidence=(), error=None, resident=resident
-        )
+        return _form(details.to_json(), evidence=(), error=None, resident=resident)
     values = _submitted_details()
     evidence = request.form.getlist("evidence")
     try:
@@ -200,12 +240,8 @@ def edit(public_id: str) -> BaseResponse | tuple[str, int] | str:
     except DomainError as exc:
         db.session.rollback()
         resident = registry.get(db.session, public_id)
-        return render_template(
-            "residents/form.html",
-            values=shown_again(values),
-            evidence=evidence,
-            error=exc,
-            resident=resident,
+        return _form(
+            shown_again(values), evidence=evidence, error=exc, resident=resident
         ), exc.status
     db.session.commit()
     ok(_("The changes are saved."))

@@ -22,7 +22,7 @@ from tests.forms import Part, multipart, text_parts, urlencoded
 from tests.security import routes
 
 # The views' own lists where they have one, so a field added there is tried here too.
-RESIDENT_FIELDS = (*residents.DETAIL_FIELDS, "evidence", "photo")
+RESIDENT_FIELDS = (*residents.DETAIL_FIELDS, "evidence", "photo", "photo_kept")
 PLACE_FIELDS = (
     *("ref", "category", "address", "latitude", "longitude"),
     *("opening_hours", "phone", "website", "published"),
@@ -41,7 +41,7 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
     "admin.staff_reset": (),
     "cards.city_settings": (*city.EDITABLE, "logo", "remove_logo"),
     "residents.index": ("q",),
-    "residents.new": RESIDENT_FIELDS,
+    "residents.new": (*RESIDENT_FIELDS, "confirm_duplicate"),
     "residents.edit": RESIDENT_FIELDS,
     "residents.erase": ("confirm",),
     "cards.issue": (),
@@ -80,8 +80,9 @@ def page_forms() -> list[tuple[str, str, str]]:
 
 def shows_an_error(page: str) -> bool:
     # A message (error pages, the counter forms, flashed errors) or an error summary
-    # (the places forms, in the GOV.UK pattern).
-    return "message-error" in page or "error-summary" in page
+    # (the places forms, in the GOV.UK pattern), or the question a registration that
+    # looks like a duplicate asks (409: the same resident posted again).
+    return "message-error" in page or "error-summary" in page or 'id="look-alikes"' in page
 
 
 def variants(
