@@ -28,6 +28,7 @@ from citizen_card.services.errors import DomainError
 from citizen_card.services.publication import IssuerVerifierBackend
 from verify import language as verify_language
 from verify import web as verify_web
+from verify.page_language import page_dir, page_lang
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         languages=offered,
         settings=settings,
         get_locale=get_locale,
+        page_lang=page_lang,
+        page_dir=page_dir,
     )
     app.jinja_env.add_extension("jinja2.ext.do")
 

@@ -26,6 +26,7 @@ VERIFY_LAYERS: tuple[frozenset[str], ...] = (
             "verify.verdict",
             "verify.page_words",
             "verify.language",
+            "verify.page_language",
         }
     ),
     frozenset({"verify.cose"}),

@@ -207,12 +207,12 @@ def _french_is_compiled() -> None:
 def test_a_page_asked_for_in_french_is_in_french(client: FlaskClient) -> None:
     _french_is_compiled()
     page = client.get("/login", headers={"Accept-Language": "fr"}).get_data(as_text=True)
-    assert '<html lang="fr">' in page
+    assert '<html lang="fr" dir="ltr">' in page
     assert "Connexion du personnel" in page
     assert "Carte de citoyenneté locale" in page
     assert "Staff login" not in page
     english = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert '<html lang="en">' in english
+    assert '<html lang="en" dir="ltr">' in english
     assert "Staff login" in english
 
 
@@ -225,13 +225,13 @@ def test_the_language_can_be_switched(client: FlaskClient) -> None:
     assert response.headers["Location"].endswith("/login")
     # The choice wins over what the browser asks for.
     page = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert '<html lang="fr">' in page
+    assert '<html lang="fr" dir="ltr">' in page
     assert "Connexion du personnel" in page
     client.post(
         "/language", data={"lang": "en", "next": "/login", "csrf_token": csrf_token(client)}
     )
     page = client.get("/login", headers={"Accept-Language": "fr"}).get_data(as_text=True)
-    assert '<html lang="en">' in page
+    assert '<html lang="en" dir="ltr">' in page
     assert "Staff login" in page
 
 
@@ -239,7 +239,7 @@ def test_the_card_check_page_speaks_french(client: FlaskClient) -> None:
     """The words the verify scripts show come translated in the page's JSON config."""
     _french_is_compiled()
     page = client.get("/scan", headers={"Accept-Language": "fr"}).get_data(as_text=True)
-    assert '<html lang="fr">' in page
+    assert '<html lang="fr" dir="ltr">' in page
     assert "Lecteur de cartes" in page
     config = json.loads(
         re.search(r'id="verify-config">(.*?)</script>', page, re.S).group(1)  # type: ignore[union-attr]

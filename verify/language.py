@@ -13,14 +13,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from babel import Locale, UnknownLocaleError
 from flask import request, url_for
 from werkzeug.wrappers import Response
+
+from verify.page_language import text_direction
 
 #: The languages the project translates into, in the order the switch lists them.
 SUPPORTED = ("en", "fr", "pt", "es", "it", "de", "ar", "fa", "uk", "ru", "tr", "zh")
 #: The language of the source strings: always available, needs no catalogue.
 SOURCE = "en"
-RTL = frozenset({"ar", "fa"})
 #: The cookie that remembers a choice made with the switch, in the visitor's browser.
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -112,8 +114,13 @@ def remember_choice(response: _R, available: Sequence[str]) -> _R:
 
 
 def direction(code: str) -> str:
-    """``rtl`` for Arabic and Persian, else ``ltr``."""
-    return "rtl" if code.split("_")[0].split("-")[0] in RTL else "ltr"
+    """``rtl`` for a language written right to left (Arabic, Persian), else ``ltr``: Babel's
+    CLDR data, as :func:`verify.page_language.text_direction` reads it for pages."""
+    try:
+        locale = Locale.parse(code.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return "ltr"
+    return text_direction(locale)
 
 
 def switch(available: Sequence[str], endpoint: str) -> list[dict[str, str]]:

@@ -37,12 +37,13 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import Babel, get_locale
+from flask_babel import Babel
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from verify import language
 from verify.credential import REASONS, STATUS_MAX_AGE_SECONDS, verify_text
+from verify.page_language import page_dir, page_lang
 from verify.page_words import page_strings
 from verify.status import FileStatusSource, StatusList, StatusSource
 from verify.trust import TrustStore, load_trust
@@ -319,11 +320,6 @@ def _json_error(status: int, code: str, message: str) -> Response:
     return response
 
 
-def _lang() -> str:
-    locale = get_locale()
-    return "en" if locale is None else str(locale).replace("_", "-")
-
-
 def _languages() -> tuple[str, ...]:
     """The languages the pages offer (the host app's, else English only)."""
     return tuple(current_app.config.get("VERIFY_LANGUAGES") or (language.SOURCE,))
@@ -333,7 +329,8 @@ def _page_config() -> dict[str, Any]:
     backend = _backend()
     policy = backend.policy()
     return {
-        "lang": _lang(),
+        "lang": page_lang(),
+        "dir": page_dir(),
         "urls": {
             "api": url_for("verify.api_verify"),
             "jwks": url_for("verify.jwks"),
@@ -362,7 +359,8 @@ def _render_page(template: str, **context: Any) -> Response:
     response = Response(
         render_template(
             template,
-            lang=_lang(),
+            lang=page_lang(),
+            dir=page_dir(),
             language_switch=language.switch(_languages(), request.endpoint or "verify.landing"),
             issuer_name=str(metadata.get("issuer_name", "")),
             config=_page_config(),
@@ -373,7 +371,7 @@ def _render_page(template: str, **context: Any) -> Response:
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Referrer-Policy"] = "no-referrer"
     # The service worker keeps one copy per language, named by this header.
-    response.headers["Content-Language"] = _lang()
+    response.headers["Content-Language"] = page_lang()
     response.vary.update(("Accept-Language", "Cookie"))
     return language.remember_choice(response, _languages())
 

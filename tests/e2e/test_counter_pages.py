@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -28,14 +30,15 @@ def live_url(app: Flask) -> Iterator[str]:
 
 
 def test_clerk_registers_a_resident_with_a_photo_file(
-    live_url: str, make_staff: Callable[..., Staff], tmp_path: Path
+    live_url: str, make_staff: Callable[..., Staff], tmp_path: Path, playwright_sync: Any
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     clerk = make_staff("clerk")
     photo = tmp_path / "portrait.jpg"
     photo.write_bytes(photo_bytes())
-    with sync_playwright() as playwright:
+    # The session's Playwright: a second sync one cannot start while it runs.
+    with nullcontext(playwright_sync) as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 390, "height": 844}, locale="en-GB")
         page.goto(f"{live_url}/login")
@@ -70,12 +73,13 @@ def test_clerk_registers_a_resident_with_a_photo_file(
 
 
 def test_an_error_keeps_the_form_and_is_announced(
-    live_url: str, make_staff: Callable[..., Staff]
+    live_url: str, make_staff: Callable[..., Staff], playwright_sync: Any
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     clerk = make_staff("clerk")
-    with sync_playwright() as playwright:
+    # The session's Playwright: a second sync one cannot start while it runs.
+    with nullcontext(playwright_sync) as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page(locale="en-GB")
         page.goto(f"{live_url}/login")
@@ -96,12 +100,13 @@ def test_an_error_keeps_the_form_and_is_announced(
 
 
 def test_clerk_takes_the_photo_with_the_webcam(
-    live_url: str, make_staff: Callable[..., Staff]
+    live_url: str, make_staff: Callable[..., Staff], playwright_sync: Any
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     clerk = make_staff("clerk")
-    with sync_playwright() as playwright:
+    # The session's Playwright: a second sync one cannot start while it runs.
+    with nullcontext(playwright_sync) as playwright:
         # Chromium's fake camera: a moving test pattern, granted without a prompt.
         browser = launch_chromium(
             playwright, ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -57,12 +58,17 @@ def _fits(page: Any, selector: str) -> None:
 
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=lambda v: str(v["width"]))
 def test_the_printed_name_is_previewed_while_typing(
-    live_url: str, make_staff: Callable[..., Staff], viewport: dict[str, int], tmp_path: Path
+    live_url: str,
+    make_staff: Callable[..., Staff],
+    viewport: dict[str, int],
+    tmp_path: Path,
+    playwright_sync: Any,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     clerk = make_staff("clerk")
-    with sync_playwright() as playwright:
+    # The session's Playwright: a second sync one cannot start while it runs.
+    with nullcontext(playwright_sync) as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport=viewport, locale="en-GB")
         errors: list[str] = []
@@ -132,14 +138,19 @@ def test_the_printed_name_is_previewed_while_typing(
 
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=lambda v: str(v["width"]))
 def test_a_likely_duplicate_is_asked_about_and_the_photo_kept(
-    live_url: str, make_staff: Callable[..., Staff], viewport: dict[str, int], tmp_path: Path
+    live_url: str,
+    make_staff: Callable[..., Staff],
+    viewport: dict[str, int],
+    tmp_path: Path,
+    playwright_sync: Any,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     clerk = make_staff("clerk")
     photo = tmp_path / "portrait.jpg"
     photo.write_bytes(photo_bytes())
-    with sync_playwright() as playwright:
+    # The session's Playwright: a second sync one cannot start while it runs.
+    with nullcontext(playwright_sync) as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport=viewport, locale="en-GB")
         _log_in(page, live_url, clerk)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from typing import Any
 
 import pytest
 import requests
@@ -46,8 +48,9 @@ def test_the_scanner_and_photo_uploads_answer_side_by_side(
     make_staff: Callable[..., Staff],
     make_resident: Callable[..., str],
     clerk_headers: dict[str, str],
+    playwright_sync: Any,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     clerk = make_staff("clerk")
     residents = [make_resident(photo=False) for _ in range(3)]
@@ -73,7 +76,8 @@ def test_the_scanner_and_photo_uploads_answer_side_by_side(
             failures.append(error)
             started.set()
 
-    with sync_playwright() as playwright:
+    # The session's Playwright: a second sync one cannot start while it runs.
+    with nullcontext(playwright_sync) as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="en-GB")
         page.goto(f"{live_url}/login")

@@ -19,5 +19,5 @@ def test_privacy_notice_follows_the_chosen_language(client: FlaskClient) -> None
     english = client.get("/privacy").get_data(as_text=True)
     french = client.get("/privacy", headers={"Accept-Language": "fr"})
     assert french.status_code == 200
-    assert '<html lang="fr">' in french.get_data(as_text=True)
-    assert '<html lang="en">' in english
+    assert '<html lang="fr" dir="ltr">' in french.get_data(as_text=True)
+    assert '<html lang="en" dir="ltr">' in english

@@ -67,6 +67,12 @@ function relativeAge(milliseconds, lang) {
   return format.format(-Math.floor(seconds / 86400), "day");
 }
 
+// First-strong isolate … pop directional isolate: a date or time put into a sentence of a
+// right-to-left page stays one unit (its digits, commas and brackets in their own order),
+// as <bdi> does for an element. Left-to-right pages show their values as they are.
+const FSI = "\u2068";
+const PDI = "\u2069";
+
 function formatDate(isoDate, lang) {
   const time = Date.parse(`${isoDate}T00:00:00Z`);
   if (Number.isNaN(time)) return isoDate;
@@ -91,6 +97,7 @@ export class VerdictView {
     this.root = root;
     this.strings = config.strings;
     this.lang = config.lang;
+    this.isolate = config.dir === "rtl" ? (value) => `${FSI}${value}${PDI}` : (value) => value;
     this.focusOnResult = options.focusOnResult ?? false;
     this.showCheckedAt = options.showCheckedAt ?? false;
     const part = (name) => root.querySelector(`[data-part=${name}]`);
@@ -176,7 +183,7 @@ export class VerdictView {
   words(reason, result) {
     const stale = reason === "status_unknown" && parseMoment(result.status_checked_at) !== null;
     const words = { ...(stale ? this.strings.status_stale : this.strings.verdicts[reason]) };
-    const fill = (text, key, value) => (text ? text.replace(`{${key}}`, value) : text);
+    const fill = (text, key, value) => (text ? text.replace(`{${key}}`, this.isolate(value)) : text);
     if (reason === "expired" && result.expires_at) {
       words.title = fill(words.title, "date", formatDate(result.expires_at, this.lang));
     }
@@ -208,7 +215,7 @@ export class VerdictView {
     const listTime = parseMoment(result.status_checked_at);
     // A stale list is named in the banner already.
     if (listTime !== null && reason !== "status_unknown") {
-      parts.push(this.strings.status_from.replace("{time}", formatMoment(listTime, this.lang)));
+      parts.push(this.strings.status_from.replace("{time}", this.isolate(formatMoment(listTime, this.lang))));
     }
     this.freshness.textContent = parts.join(" ");
     this.freshness.hidden = parts.length === 0;
@@ -218,7 +225,7 @@ export class VerdictView {
   stampCheckedAt() {
     if (!this.showCheckedAt) return;
     const time = new Intl.DateTimeFormat(this.lang, { timeStyle: "short" }).format(Date.now());
-    this.checkedAt.textContent = this.strings.checked_at.replace("{time}", time);
+    this.checkedAt.textContent = this.strings.checked_at.replace("{time}", this.isolate(time));
     this.checkedAt.hidden = false;
   }
 
