@@ -24,6 +24,7 @@ from citizen_card.models.resident import EVIDENCE_KINDS
 from citizen_card.services import audit, names, privacy
 from citizen_card.services.errors import (
     N_,
+    Problems,
     ResidentNotFound,
     ValidationFailed,
     refuse_unknown_fields,
@@ -207,45 +208,76 @@ def validate_details(
     :raises ValidationFailed: with ``field`` set to the offending field.
     """
     refuse_unknown_fields(raw, ResidentDetails.__dataclass_fields__)
-    given = _clean_text(raw.get("given_names"), "given_names", required=True, limit=NAME_MAX)
-    family = _clean_text(raw.get("family_names"), "family_names", required=True, limit=NAME_MAX)
-    assert given is not None and family is not None  # noqa: S101 — required=True above
-    latin = _clean_text(raw.get("latin_name"), "latin_name", required=False, limit=2 * NAME_MAX)
-    if not names.is_latin(given + family):
-        if latin is None:
-            raise ValidationFailed(
-                N_("The names are not in the Latin script: give their Latin form too."),
-                "required",
-                "latin_name",
-            )
-        if not names.is_latin(latin):
-            raise ValidationFailed(
-                N_("The Latin form must use Latin letters."), "invalid", "latin_name"
-            )
-    else:
-        latin = None
-    dob = _clean_date(raw.get("date_of_birth"), "date_of_birth", today)
+    # Every field is checked, so that a form names every problem at once.
+    problems = Problems()
+    given = problems.check(
+        lambda: _clean_text(raw.get("given_names"), "given_names", required=True, limit=NAME_MAX)
+    )
+    family = problems.check(
+        lambda: _clean_text(raw.get("family_names"), "family_names", required=True, limit=NAME_MAX)
+    )
+    latin = problems.check(
+        lambda: _clean_text(raw.get("latin_name"), "latin_name", required=False, limit=2 * NAME_MAX)
+    )
+    if given is not None and family is not None:
+        latin = problems.check(lambda: _latin_form(given + family, latin))
+    used = problems.check(
+        lambda: _clean_text(raw.get("used_name"), "used_name", required=False, limit=NAME_MAX)
+    )
+    dob = problems.check(lambda: _clean_date(raw.get("date_of_birth"), "date_of_birth", today))
     if dob is not None and not policy.collect_date_of_birth:
-        raise ValidationFailed(
-            N_("This city does not record dates of birth."), "not_collected", "date_of_birth"
-        )
-    gender = raw.get("gender") or None
-    if gender is not None:
-        if not policy.collect_gender:
-            raise ValidationFailed(
-                N_("This city does not record gender."), "not_collected", "gender"
+        problems.found.append(
+            ValidationFailed(
+                N_("This city does not record dates of birth."), "not_collected", "date_of_birth"
             )
-        if gender not in GENDERS:
-            raise ValidationFailed(N_("Gender must be F, M or X."), "invalid", "gender")
+        )
+    gender = problems.check(lambda: _gender(raw.get("gender") or None, policy))
+    contact = problems.check(
+        lambda: _clean_text(raw.get("contact"), "contact", required=False, limit=CONTACT_MAX)
+    )
+    problems.raise_any()
+    assert given is not None and family is not None  # noqa: S101 — required, checked above
     return ResidentDetails(
         given_names=given,
         family_names=family,
         latin_name=latin,
-        used_name=_clean_text(raw.get("used_name"), "used_name", required=False, limit=NAME_MAX),
+        used_name=used,
         date_of_birth=dob,
         gender=gender,
-        contact=_clean_text(raw.get("contact"), "contact", required=False, limit=CONTACT_MAX),
+        contact=contact,
     )
+
+
+def _latin_form(written: str, latin: str | None) -> str | None:
+    """The Latin form to keep for names ``written``: none for Latin names.
+
+    :raises ValidationFailed: a name in another script without a Latin form, or a
+        "Latin form" in another script.
+    """
+    if names.is_latin(written):
+        return None
+    if latin is None:
+        raise ValidationFailed(
+            N_("The names are not in the Latin script: give their Latin form too."),
+            "required",
+            "latin_name",
+        )
+    if not names.is_latin(latin):
+        raise ValidationFailed(
+            N_("The Latin form must use Latin letters."), "invalid", "latin_name"
+        )
+    return latin
+
+
+def _gender(gender: Any, policy: RegistryPolicy) -> str | None:
+    """:raises ValidationFailed: a gender the city does not record, or not F, M or X."""
+    if gender is None:
+        return None
+    if not policy.collect_gender:
+        raise ValidationFailed(N_("This city does not record gender."), "not_collected", "gender")
+    if gender not in GENDERS:
+        raise ValidationFailed(N_("Gender must be F, M or X."), "invalid", "gender")
+    return str(gender)
 
 
 def _aad(resident: Resident, purpose: str) -> bytes:

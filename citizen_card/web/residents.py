@@ -15,8 +15,9 @@ from citizen_card.extensions import db
 from citizen_card.limits import enforce_search_limit
 from citizen_card.models.resident import EVIDENCE_KINDS
 from citizen_card.services import cards, compromise, erasure, issuance, registry, search
-from citizen_card.services.errors import DomainError, ValidationFailed
+from citizen_card.services.errors import DomainError, Problems, ValidationFailed
 from citizen_card.web.common import current_staff, ok, role_required, shown_again, uploaded_file
+from citizen_card.web.forms import field_errors, kept_photo, photo_text
 
 bp = Blueprint("residents", __name__, url_prefix="/residents")
 
@@ -36,12 +37,33 @@ def _submitted_details() -> dict[str, Any]:
 
 
 def _photo_upload(policy: registry.RegistryPolicy) -> registry.PreparedPhoto | None:
-    """The uploaded photo, decoded before any transaction begins (database.py).
+    """The uploaded photo, else the one the form kept from a refused try; decoded before
+    any transaction begins (database.py).
 
     :raises ValidationFailed: the upload is not a usable image, or it came as text.
     """
     data = uploaded_file("photo")
+    if data is None:
+        data = kept_photo()
     return None if data is None else registry.prepare_photo(data, policy)
+
+
+def _form(
+    values: dict[str, Any],
+    evidence: Any = (),
+    error: DomainError | None = None,
+    photo: registry.PreparedPhoto | None = None,
+    **context: Any,
+) -> str:
+    """The resident form, with every problem of ``error`` and the photo kept for a retry."""
+    return render_template(
+        "residents/form.html",
+        values=values,
+        evidence=evidence,
+        form_errors=field_errors(error),
+        kept_photo=photo_text(photo),
+        **context,
+    )
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -83,12 +105,19 @@ def recall() -> str:
 def new() -> BaseResponse | tuple[str, int] | str:
     ctx = app_context()
     if request.method == "GET":
-        return render_template("residents/form.html", values={}, evidence=(), error=None)
+        return _form({})
     values = _submitted_details()
     evidence = request.form.getlist("evidence")
+    # The photo and every field are checked, so that one answer names every problem and
+    # a photo that passed is shown again rather than lost.
+    problems = Problems()
+    details = problems.check(
+        lambda: registry.validate_details(values, ctx.registry_policy, today=ctx.now().date())
+    )
+    photo = problems.check(lambda: _photo_upload(ctx.registry_policy), "photo")
     try:
-        details = registry.validate_details(values, ctx.registry_policy, today=ctx.now().date())
-        photo = _photo_upload(ctx.registry_policy)  # before the transaction begins
+        problems.raise_any()
+        assert details is not None  # noqa: S101 — raise_any raised otherwise
         resident = registry.register(
             db.session,
             details,
@@ -102,9 +131,7 @@ def new() -> BaseResponse | tuple[str, int] | str:
     except DomainError as exc:
         # Nothing was committed: the resident and the photo are stored together or not at all.
         db.session.rollback()
-        return render_template(
-            "residents/form.html", values=shown_again(values), evidence=evidence, error=exc
-        ), exc.status
+        return _form(shown_again(values), evidence, exc, photo), exc.status
     db.session.commit()
     ok(_("The resident is registered."))
     return redirect(url_for("residents.show", public_id=resident.public_id))
@@ -178,14 +205,15 @@ def edit(public_id: str) -> BaseResponse | tuple[str, int] | str:
     if request.method == "GET":
         resident = registry.get(db.session, public_id)
         details = registry.open_details(resident, ctx.registry_keys)
-        values = details.to_json()
-        return render_template(
-            "residents/form.html", values=values, evidence=(), error=None, resident=resident
-        )
+        return _form(details.to_json(), resident=resident)
     values = _submitted_details()
     evidence = request.form.getlist("evidence")
+    problems = Problems()
+    photo = problems.check(
+        lambda: _photo_upload(ctx.registry_policy), "photo"
+    )  # before the transaction
     try:
-        photo = _photo_upload(ctx.registry_policy)  # before the transaction begins
+        problems.raise_any()
         resident = registry.get(db.session, public_id)
         registry.update(
             db.session,
@@ -200,13 +228,7 @@ def edit(public_id: str) -> BaseResponse | tuple[str, int] | str:
     except DomainError as exc:
         db.session.rollback()
         resident = registry.get(db.session, public_id)
-        return render_template(
-            "residents/form.html",
-            values=shown_again(values),
-            evidence=evidence,
-            error=exc,
-            resident=resident,
-        ), exc.status
+        return _form(shown_again(values), evidence, exc, photo, resident=resident), exc.status
     db.session.commit()
     ok(_("The changes are saved."))
     return redirect(url_for("residents.show", public_id=public_id))
