@@ -4,10 +4,10 @@
 (function () {
   "use strict";
   const summary = document.querySelector("[data-error-summary]");
-  if (!summary) { return; }
-  summary.focus();
-  summary.addEventListener("click", (event) => {
-    const link = event.target.closest("a[href^='#']");
+  if (summary) { summary.focus(); }
+  // On the document, so that a summary a script puts in later (/my-card) works too.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("[data-error-summary] a[href^='#']");
     if (!link) { return; }
     const input = document.getElementById(decodeURIComponent(link.hash.slice(1)));
     if (!input) { return; }
