@@ -27,6 +27,7 @@ from citizen_card.extensions import db
 from citizen_card.services import cards, city, downloads, issuance, print_jobs, printing, registry
 from citizen_card.services.errors import ValidationFailed
 from citizen_card.web.common import current_staff, ok, role_required, shown_again, uploaded_file
+from citizen_card.web.forms import field_errors
 
 bp = Blueprint("cards", __name__)
 
@@ -284,7 +285,9 @@ def city_settings() -> BaseResponse | tuple[str, int] | str:
     except ValidationFailed as exc:
         db.session.rollback()
         shown = city.replace_values(city.load(db.session, ctx.settings), shown_again(values))
-        return render_template("admin/city.html", design=shown, error=exc), exc.status
+        return render_template(
+            "admin/city.html", design=shown, error=exc, form_errors=field_errors(exc)
+        ), exc.status
     db.session.commit()
     ok(_("The card design is saved."))
     return redirect(url_for("cards.city_settings"))
