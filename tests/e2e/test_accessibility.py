@@ -79,11 +79,19 @@ def _log_in(page: Any, live_url: str, staff: Staff) -> None:
 
 
 def test_public_pages_pass_axe(
-    chromium_camera: Any, live_url: str, make_place: Callable[..., int], artifacts: Path
+    chromium_camera: Any,
+    live_url: str,
+    make_place: Callable[..., int],
+    client: Any,
+    clerk_headers: dict[str, str],
+    make_resident: Callable[..., str],
+    artifacts: Path,
 ) -> None:
     from playwright.sync_api import expect
 
     make_place(name_en="Central Library", ref="central-library", address="Rua Augusta 1")
+    resident = make_resident(given_names="ሰላም", family_names="ተስፋይ", latin_name="Selam Tesfay")
+    card = client.post(f"/api/v1/residents/{resident}/cards", headers=clerk_headers).json
     findings = Findings(artifacts)
     page = _page(chromium_camera, live_url)
     for path, name in [
@@ -99,6 +107,11 @@ def test_public_pages_pass_axe(
     ]:
         page.goto(live_url + path)
         findings.check(page, name)
+
+    # A scanned card's page, its verdict drawn in the browser.
+    page.goto(f"{live_url}/v#{card['qr'].split('#', 1)[1]}")
+    expect(page.get_by_text("ሰላም ተስፋይ")).to_be_visible()
+    findings.check(page, "verify-verdict")
 
     page.goto(f"{live_url}/my-card")
     page.get_by_label("Card number").fill("0000-0000-0001")
