@@ -109,3 +109,31 @@ def test_staff_and_verify_pages_link_the_fonts_first(client: FlaskClient) -> Non
         assert "public" in font.headers["Cache-Control"]
         assert "font-src" not in font.headers["Content-Security-Policy"]
         assert "default-src 'self'" in font.headers["Content-Security-Policy"]
+
+
+def test_the_stand_alone_verifier_links_the_fonts_only_when_its_policy_allows_them(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from tests.e2e.conftest import jwks_document
+    from verify.web import CONTENT_SECURITY_POLICY, StaticVerifierBackend, create_verifier_app
+
+    jwks = tmp_path / "jwks.json"
+    key = Ed25519PrivateKey.from_private_bytes(b"\x05" * 32)
+    jwks.write_text(json.dumps(jwks_document(key, "LIS", "Lisboa", "https://v.example")))
+    backend = StaticVerifierBackend([jwks], tmp_path / "status")
+    link = 'href="/verify-static/fonts/fonts.css"'
+
+    plain = create_verifier_app(backend).test_client().get("/v")
+    # Its policy stays as strict as it was (default-src 'none' would block the fonts).
+    assert plain.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert link not in plain.get_data(as_text=True)
+
+    with_fonts = create_verifier_app(backend, page_fonts=True).test_client().get("/v")
+    assert with_fonts.headers["Content-Security-Policy"] == (
+        CONTENT_SECURITY_POLICY + "; font-src 'self'"
+    )
+    assert link in with_fonts.get_data(as_text=True)

@@ -18,7 +18,7 @@ from flask import Flask
 from citizen_card.models import Staff
 from tests.conftest import TEST_PASSWORD, totp_codes
 from tests.e2e.accessibility import Findings, install_axe
-from tests.e2e.conftest import launch_chromium, make_test_server
+from tests.e2e.conftest import make_test_server
 
 pytestmark = pytest.mark.browser
 
@@ -44,13 +44,11 @@ def live_url(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture
-def chromium_camera() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright, FAKE_CAMERA)
-        yield chromium
-        chromium.close()
+def chromium_camera(chromium_launcher: Callable[[list[str]], Any]) -> Iterator[Any]:
+    """Chromium with its fake camera (a test pattern, granted without a prompt)."""
+    chromium = chromium_launcher(FAKE_CAMERA)
+    yield chromium
+    chromium.close()
 
 
 def _page(browser: Any, live_url: str) -> Any:
