@@ -50,6 +50,7 @@ class Findings:
     def check(self, page: Any, name: str) -> None:
         """axe at 390 and 1366 px, a screenshot of each, and no sideways scroll at 320 px."""
         page.wait_for_load_state("load")
+        page.evaluate("() => document.fonts.ready.then(() => true)")  # drawn as seen
         original = page.viewport_size
         for label, (width, height) in WIDTHS.items():
             page.set_viewport_size({"width": width, "height": height})
