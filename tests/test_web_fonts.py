@@ -53,6 +53,9 @@ def _faces() -> list[tuple[str, str, list[tuple[int, int]]]]:
 def test_every_face_is_a_woff2_file_beside_its_licence() -> None:
     faces = _faces()
     assert len(faces) >= 20
+    # One weight a face: Chromium matches a weight against one range at a time, so a
+    # "400 700" face would hide the 400 faces of every other script.
+    assert {weight for _, weight, _ in faces} == {"400", "700"}
     for file, _, _ in faces:
         data = (FONTS / file).read_bytes()
         assert data[:4] == b"wOF2", file

@@ -160,9 +160,12 @@ def test_counter_pages_pass_axe(
         """async () => { await document.fonts.ready;
         return [...document.fonts]
           .filter((f) => f.status === "loaded" && f.family.includes("Card Sans"))
-          .map((f) => f.unicodeRange); }"""
+          .map((f) => [f.weight, f.unicodeRange]); }"""
     )
-    assert any("U+900-" in ranges for ranges in loaded), loaded
+    assert any("U+900-" in ranges for _, ranges in loaded), loaded
+    # The Latin text too, in both weights (a weight range on another face hid the 400 one).
+    latin = {weight for weight, ranges in loaded if ranges.startswith("U+0, U+D, U+20-7E")}
+    assert latin == {"400", "700"}, loaded
     fetched = page.evaluate(
         "() => performance.getEntriesByType('resource').map((e) => e.name.split('/').pop())"
     )
