@@ -79,6 +79,10 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; worker-src 'self'; manifest-src 'self'; media-src 'self' blob:; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# Whether the pages link static/fonts (the card's fonts, so every script a card prints
+# shows). The issuing app's CSP lets them load ('self'); the stand-alone verifier's
+# default-src 'none' would block them, so there they are off unless asked for.
+PAGE_FONTS_KEY = "VERIFY_PAGE_FONTS"
 
 bp = Blueprint(
     "verify",
@@ -364,6 +368,7 @@ def _render_page(template: str, **context: Any) -> Response:
             language_switch=language.switch(_languages(), request.endpoint or "verify.landing"),
             issuer_name=str(metadata.get("issuer_name", "")),
             config=_page_config(),
+            page_fonts=current_app.config.get(PAGE_FONTS_KEY, True),
             **context,
         )
     )
@@ -540,16 +545,22 @@ SHIPPED_TRANSLATIONS = Path(__file__).resolve().parent.parent / "citizen_card" /
 
 
 def create_verifier_app(
-    backend: VerifierBackend, *, translations: Path | None = SHIPPED_TRANSLATIONS
+    backend: VerifierBackend,
+    *,
+    translations: Path | None = SHIPPED_TRANSLATIONS,
+    page_fonts: bool = False,
 ) -> Flask:
     """A Flask app serving only verification, for a service that is not the issuer.
 
     Sets the strict Content-Security-Policy the pages are built for, and answers API
     errors (404, 405, ...) with JSON instead of HTML. The pages speak each language with
     a compiled catalogue in ``translations`` (English with None), chosen as
-    :func:`verify.language.choose` says.
+    :func:`verify.language.choose` says. With ``page_fonts`` the pages link the card's
+    fonts and the policy adds ``font-src 'self'`` for them.
     """
     app = Flask(__name__)
+    app.config[PAGE_FONTS_KEY] = page_fonts
+    policy = CONTENT_SECURITY_POLICY + ("; font-src 'self'" if page_fonts else "")
     app.extensions[EXTENSION_KEY] = backend
     app.config["VERIFY_LANGUAGES"] = language.catalogued(translations, compiled=True)
     if translations is not None:
@@ -563,7 +574,7 @@ def create_verifier_app(
 
     @app.after_request
     def security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         return response

@@ -39,15 +39,29 @@ DOWNLOAD_CODE_VALIDITY = timedelta(days=30)
 
 
 class DownloadRefused(DomainError):
-    """One answer for every failed download, so a guesser learns nothing from it."""
+    """One answer for every failed download, so a guesser learns nothing from it; only
+    someone who has the right number and code hears that the code was used already."""
 
     status = 400
 
-    def __init__(self) -> None:
-        super().__init__(
-            N_("This card number and code do not open a card. Check both, or ask at the counter."),
-            "download_refused",
-        )
+    def __init__(self, *, used: bool = False) -> None:
+        if used:
+            super().__init__(
+                N_(
+                    "This download code was used already: each code works once. "
+                    "If you do not have your card, ask at the counter for a new code."
+                ),
+                "download_code_used",
+            )
+        else:
+            super().__init__(
+                N_(
+                    "This card number and code do not open a card. "
+                    "Check both, or ask at the counter."
+                ),
+                "download_refused",
+            )
+        self.used = used
 
 
 def _code_digest(number: str, code: str) -> bytes:
@@ -99,8 +113,10 @@ def redeem_download_code(session: DbSession, card_number: str, code: str, *, now
     Single use, because the code is the only thing between a stranger who saw the
     receipt and the resident's photo and name; the counter makes a new one on request.
 
-    :raises DownloadRefused: for every reason (unknown number, wrong, used or expired
-        code, card revoked or expired), so the answer tells a guesser nothing.
+    :raises DownloadRefused: for every reason (unknown number, wrong or expired code,
+        card revoked or expired), so the answer tells a guesser nothing; with ``used``
+        when the number and code are right but the code was used (telling that to whoever
+        holds the code reveals nothing new).
     """
     try:
         number = normalize_card_number(card_number)
@@ -112,9 +128,10 @@ def redeem_download_code(session: DbSession, card_number: str, code: str, *, now
     digest = _code_digest(number, canonical_code)
     if card is None or expected is None or not hmac.compare_digest(expected, digest):
         raise DownloadRefused
+    if card.download_code_used_at is not None:
+        raise DownloadRefused(used=True)
     usable = (
-        card.download_code_used_at is None
-        and card.download_code_expires_at is not None
+        card.download_code_expires_at is not None
         and card.download_code_expires_at > now
         and state_of(card, now) in CURRENT_STATUSES
         and card.qr_sealed is not None
@@ -136,7 +153,7 @@ def redeem_download_code(session: DbSession, card_number: str, code: str, *, now
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise DownloadRefused
+        raise DownloadRefused(used=True)  # another request used it a moment ago
     set_committed_value(card, "download_code_used_at", now)
     record(session, "card.download", card, actor=None, now=now)
     return card

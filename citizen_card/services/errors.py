@@ -6,8 +6,10 @@ so that extraction finds them; views translate them with :meth:`DomainError.tran
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def N_(message: str) -> str:
@@ -45,6 +47,44 @@ class ValidationFailed(DomainError):
     ) -> None:
         super().__init__(message, code, **params)
         self.field = field
+
+
+class FormInvalid(ValidationFailed):
+    """Several fields refused at once, so that a form can name every one of them.
+
+    The first problem stands for all where one answer is given (the API's ``field``).
+    """
+
+    def __init__(self, problems: Sequence[ValidationFailed]) -> None:
+        first = problems[0]
+        super().__init__(first.template, first.code, first.field, **first.params)
+        self.problems = tuple(problems)
+
+
+class Problems:
+    """Runs field checks one after another and keeps every refusal, not just the first."""
+
+    def __init__(self) -> None:
+        self.found: list[ValidationFailed] = []
+
+    def check(self, check: Callable[[], T], field: str | None = None) -> T | None:
+        """``check()``, or None when it refused (kept; ``field`` names it if it did not)."""
+        try:
+            return check()
+        except FormInvalid as exc:
+            self.found.extend(exc.problems)
+        except ValidationFailed as exc:
+            if exc.field is None:
+                exc.field = field
+            self.found.append(exc)
+        return None
+
+    def raise_any(self) -> None:
+        """:raises ValidationFailed: the one problem found, or :class:`FormInvalid`."""
+        if len(self.found) == 1:
+            raise self.found[0]
+        if self.found:
+            raise FormInvalid(self.found)
 
 
 def refuse_unknown_fields(raw: Mapping[str, Any], known: Iterable[str]) -> None:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import secrets
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,29 +20,18 @@ from citizen_card.config import Settings
 from citizen_card.models import Card, Evidence, Resident, ResidentNameToken, Staff
 from citizen_card.models.resident import EVIDENCE_KINDS
 from citizen_card.services import audit, names, privacy
+from citizen_card.services import resident_fields as fields
 from citizen_card.services.errors import (
     N_,
+    Problems,
     ResidentNotFound,
     ValidationFailed,
     refuse_unknown_fields,
 )
 from citizen_card.services.keystore import KeyStore, open_keystore
 from citizen_card.services.photos import normalise_photo, thumbnail
+from citizen_card.services.resident_fields import CONTACT_MAX, NAME_MAX
 from citizen_card.services.types import DbSession
-
-NAME_MAX = 100
-CONTACT_MAX = 200
-GENDERS = ("F", "M", "X")
-ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-FIELD_LABELS = {
-    "given_names": N_("Given names"),
-    "family_names": N_("Family names"),
-    "name_order": N_("Name order"),
-    "latin_name": N_("Latin form of the names"),
-    "used_name": N_("Used name"),
-    "date_of_birth": N_("Date of birth"),
-    "contact": N_("Contact"),
-}
 
 
 @dataclass(frozen=True)
@@ -123,84 +110,6 @@ class ResidentRecord:
         return self.resident.photo_sealed is not None
 
 
-def _clean_text(value: Any, name: str, *, required: bool, limit: int) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise ValidationFailed(
-                N_("The field %(label)s is required."), "required", name, label=FIELD_LABELS[name]
-            )
-        return None
-    if not isinstance(value, str):
-        raise ValidationFailed(
-            N_("The field %(label)s must be text."), "invalid", name, label=FIELD_LABELS[name]
-        )
-    text = unicodedata.normalize("NFC", " ".join(value.split()))
-    if len(text) > limit:
-        raise ValidationFailed(
-            N_("The field %(label)s has more than %(count)d characters."),
-            "too_long",
-            name,
-            label=FIELD_LABELS[name],
-            count=limit,
-        )
-    try:
-        names.check_visible(text)
-    except names.NameRule as exc:
-        if exc.code == "invisible":
-            raise ValidationFailed(
-                N_(
-                    "The field %(label)s holds invisible or text-direction characters. "
-                    "Type it again without them."
-                ),
-                "invisible_character",
-                name,
-                label=FIELD_LABELS[name],
-            ) from None
-        raise ValidationFailed(
-            N_("The field %(label)s holds characters that cannot be printed."),
-            "invalid",
-            name,
-            label=FIELD_LABELS[name],
-        ) from None
-    return text
-
-
-def _clean_date(value: Any, name: str, today: date) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            # date.fromisoformat also takes 19870314 and 1987W011 (ISO week dates), which
-            # no one means; only the calendar form that the page's date field sends.
-            if not ISO_DATE.fullmatch(value):
-                raise ValueError(value)
-            parsed = date.fromisoformat(value)
-        except ValueError as exc:
-            raise ValidationFailed(
-                N_("The field %(label)s must be a date (YYYY-MM-DD)."),
-                "invalid",
-                name,
-                label=FIELD_LABELS[name],
-            ) from exc
-    else:
-        raise ValidationFailed(
-            N_("The field %(label)s must be a date (YYYY-MM-DD)."),
-            "invalid",
-            name,
-            label=FIELD_LABELS[name],
-        )
-    if parsed > today or parsed.year < 1900:
-        raise ValidationFailed(
-            N_("The field %(label)s is not a plausible date of birth."),
-            "invalid",
-            name,
-            label=FIELD_LABELS[name],
-        )
-    return parsed
-
-
 def validate_details(
     raw: dict[str, Any], policy: RegistryPolicy, *, today: date
 ) -> ResidentDetails:
@@ -209,50 +118,53 @@ def validate_details(
     :raises ValidationFailed: with ``field`` set to the offending field.
     """
     refuse_unknown_fields(raw, ResidentDetails.__dataclass_fields__)
-    given = _clean_text(raw.get("given_names"), "given_names", required=True, limit=NAME_MAX)
-    family = _clean_text(raw.get("family_names"), "family_names", required=True, limit=NAME_MAX)
-    assert given is not None and family is not None  # noqa: S101 — required=True above
-    order = raw.get("name_order") or names.GIVEN_FIRST
-    if order not in names.NAME_ORDERS:
-        raise ValidationFailed(
-            N_("The name order is given_first or family_first."), "invalid", "name_order"
+    # Every field is checked, so that a form names every problem at once.
+    problems = Problems()
+    given = problems.check(
+        lambda: fields.clean_text(
+            raw.get("given_names"), "given_names", required=True, limit=NAME_MAX
         )
-    latin = _clean_text(raw.get("latin_name"), "latin_name", required=False, limit=2 * NAME_MAX)
-    if not names.is_latin(given + family):
-        if latin is None:
-            raise ValidationFailed(
-                N_("The names are not in the Latin script: give their Latin form too."),
-                "required",
-                "latin_name",
-            )
-        if not names.is_latin(latin):
-            raise ValidationFailed(
-                N_("The Latin form must use Latin letters."), "invalid", "latin_name"
-            )
-    else:
-        latin = None
-    dob = _clean_date(raw.get("date_of_birth"), "date_of_birth", today)
+    )
+    family = problems.check(
+        lambda: fields.clean_text(
+            raw.get("family_names"), "family_names", required=True, limit=NAME_MAX
+        )
+    )
+    latin = problems.check(
+        lambda: fields.clean_text(
+            raw.get("latin_name"), "latin_name", required=False, limit=2 * NAME_MAX
+        )
+    )
+    if given is not None and family is not None:
+        latin = problems.check(lambda: fields.latin_form(given + family, latin))
+    order = problems.check(lambda: fields.name_order(raw.get("name_order")))
+    used = problems.check(
+        lambda: fields.clean_text(raw.get("used_name"), "used_name", required=False, limit=NAME_MAX)
+    )
+    dob = problems.check(
+        lambda: fields.clean_date(raw.get("date_of_birth"), "date_of_birth", today)
+    )
     if dob is not None and not policy.collect_date_of_birth:
-        raise ValidationFailed(
-            N_("This city does not record dates of birth."), "not_collected", "date_of_birth"
-        )
-    gender = raw.get("gender") or None
-    if gender is not None:
-        if not policy.collect_gender:
-            raise ValidationFailed(
-                N_("This city does not record gender."), "not_collected", "gender"
+        problems.found.append(
+            ValidationFailed(
+                N_("This city does not record dates of birth."), "not_collected", "date_of_birth"
             )
-        if gender not in GENDERS:
-            raise ValidationFailed(N_("Gender must be F, M or X."), "invalid", "gender")
+        )
+    gender = problems.check(lambda: fields.gender(raw.get("gender") or None, policy.collect_gender))
+    contact = problems.check(
+        lambda: fields.clean_text(raw.get("contact"), "contact", required=False, limit=CONTACT_MAX)
+    )
+    problems.raise_any()
+    assert given is not None and family is not None and order is not None  # noqa: S101
     return ResidentDetails(
         given_names=given,
         family_names=family,
         name_order=order,
         latin_name=latin,
-        used_name=_clean_text(raw.get("used_name"), "used_name", required=False, limit=NAME_MAX),
+        used_name=used,
         date_of_birth=dob,
         gender=gender,
-        contact=_clean_text(raw.get("contact"), "contact", required=False, limit=CONTACT_MAX),
+        contact=contact,
     )
 
 

@@ -16,6 +16,7 @@ from citizen_card.models.types import MAX_INTEGER
 from citizen_card.services import accounts, publication, search
 from citizen_card.services.errors import DomainError
 from citizen_card.web.common import current_staff, flash_error, ok, role_required
+from citizen_card.web.forms import FieldError, field_errors
 from verify import web as verify_web
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -46,8 +47,15 @@ def staff_create() -> Response | tuple[str, int] | str:
         )
     except DomainError as exc:
         db.session.rollback()
-        flash_error(exc)
-        return redirect(url_for("admin.staff_list"))
+        ids = {"username": "new-username", "role": "new-role"}  # the inputs' ids on the page
+        errors = [
+            FieldError(ids.get(e.field or "", e.field), e.message)
+            for e in field_errors(exc, "username")
+        ]
+        staff = db.session.execute(select(Staff).order_by(Staff.username)).scalars().all()
+        return render_template(
+            "admin/staff.html", staff=staff, roles=ROLES, new_password=None, form_errors=errors
+        ), exc.status
     db.session.commit()
     staff = db.session.execute(select(Staff).order_by(Staff.username)).scalars().all()
     return render_template(

@@ -14,7 +14,8 @@ from citizen_card.models import Staff
 from citizen_card.models.staff import ROLES
 from citizen_card.services import accounts, second_factor
 from citizen_card.services.errors import DomainError
-from citizen_card.web.common import current_staff, flash_error, ok, role_required
+from citizen_card.web.common import current_staff, ok, role_required
+from citizen_card.web.forms import FieldError, field_errors, one_error
 
 bp = Blueprint("auth", __name__)
 PENDING_SECONDS = 300
@@ -71,9 +72,10 @@ def login() -> Response | str | tuple[str, int]:
             )
         except accounts.AuthenticationFailed:
             db.session.commit()
-            flash(_("Wrong user name or password."), "error")
             return render_template(
-                "auth/login.html", username=username[: accounts.USERNAME_MAX]
+                "auth/login.html",
+                username=username[: accounts.USERNAME_MAX],
+                form_errors=one_error(_("Wrong user name or password."), "username"),
             ), 401
         db.session.commit()
         if second_factor.enrolled(staff):
@@ -95,11 +97,10 @@ def _complete_login(staff: Staff) -> Response | tuple[str, int]:
     ctx = app_context()
     if not accounts.consume_one_time_password(db.session, staff, now=ctx.now()):
         db.session.commit()
-        flash(
-            _("This one-time password was used already. Ask an administrator for a new one."),
-            "error",
-        )
-        return render_template("auth/login.html", username=staff.username), 401
+        used = _("This one-time password was used already. Ask an administrator for a new one.")
+        return render_template(
+            "auth/login.html", username=staff.username, form_errors=one_error(used, "password")
+        ), 401
     _fresh_cookie()
     session["sid"] = accounts.start_session(db.session, staff, now=ctx.now())
     db.session.commit()
@@ -138,8 +139,8 @@ def login_code() -> Response | str | tuple[str, int]:
         )
     ):
         db.session.commit()
-        flash(_("This code is not right, or was used already. Wait for the next one."), "error")
-        return render_template("auth/code.html"), 401
+        wrong = _("This code is not right, or was used already. Wait for the next one.")
+        return render_template("auth/code.html", form_errors=one_error(wrong, "code")), 401
     return _complete_login(staff)
 
 
@@ -163,14 +164,15 @@ def change_password() -> Response | str | tuple[str, int]:
     if request.method == "POST":
         current = request.form.get("current_password", "")
         new = request.form.get("new_password", "")
+        errors: list[FieldError] = []
         if new != request.form.get("confirm_password", ""):
-            flash(_("The two new passwords differ."), "error")
+            errors = one_error(_("The two new passwords differ."), "confirm_password")
         # After a one-time password the login itself was the proof (and that password is
         # used up); otherwise the current password is asked again.
         elif not staff.must_change_password and not accounts.verify_password(
             staff, current, ctx.password_policy
         ):
-            flash(_("The current password is wrong."), "error")
+            errors = one_error(_("The current password is wrong."), "current_password")
         else:
             try:
                 accounts.set_password(
@@ -184,12 +186,12 @@ def change_password() -> Response | str | tuple[str, int]:
                 )
             except DomainError as exc:
                 db.session.rollback()
-                flash_error(exc)
+                errors = field_errors(exc, "new_password")
             else:
                 db.session.commit()
                 ok(_("Your password is changed."))
                 return redirect(url_for("site.index"))
-        return render_template("auth/password.html"), 422
+        return render_template("auth/password.html", form_errors=errors), 422
     return render_template("auth/password.html")
 
 
@@ -202,11 +204,12 @@ def second_factor_setup() -> Response | str | tuple[str, int]:
     staff = current_staff()
     pending = session.get("totp_pending")
     secret = second_factor.open_pending(pending, staff, ctx.settings) if pending else None
+    errors: list[FieldError] = []
     if request.method == "POST" and secret is not None:
         if not accounts.verify_password(
             staff, request.form.get("password", ""), ctx.password_policy
         ):
-            flash(_("The password is wrong."), "error")
+            errors = one_error(_("The password is wrong."), "password")
         else:
             try:
                 second_factor.confirm_enrolment(
@@ -219,7 +222,7 @@ def second_factor_setup() -> Response | str | tuple[str, int]:
                 )
             except DomainError as exc:
                 db.session.rollback()
-                flash_error(exc)
+                errors = field_errors(exc, "code")
             else:
                 db.session.commit()
                 session.pop("totp_pending", None)
@@ -228,7 +231,7 @@ def second_factor_setup() -> Response | str | tuple[str, int]:
     if secret is None:
         if request.method == "POST":
             # The code shown before is gone (another tab, an expired session): say so.
-            flash(_("The set-up started again: scan the new code below."), "error")
+            errors = one_error(_("The set-up started again: scan the new code below."))
         secret = second_factor.new_secret()
         session["totp_pending"] = second_factor.seal_pending(secret, staff, ctx.settings)
     qr = second_factor.provisioning_qr(
@@ -240,4 +243,5 @@ def second_factor_setup() -> Response | str | tuple[str, int]:
         qr=qr,
         secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         enrolled=second_factor.enrolled(staff),
+        form_errors=errors,
     ), status

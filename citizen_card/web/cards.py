@@ -29,6 +29,7 @@ from citizen_card.extensions import db
 from citizen_card.services import cards, city, downloads, issuance, print_jobs, printing, registry
 from citizen_card.services.errors import ValidationFailed
 from citizen_card.web.common import current_staff, ok, role_required, shown_again, uploaded_file
+from citizen_card.web.forms import field_errors
 from verify.language import SUPPORTED
 
 bp = Blueprint("cards", __name__)
@@ -314,7 +315,11 @@ def city_settings() -> BaseResponse | tuple[str, int] | str:
         db.session.rollback()
         shown = city.replace_values(city.load(db.session, ctx.settings), shown_again(values))
         page = render_template(
-            "admin/city.html", design=shown, error=exc, supported_languages=SUPPORTED
+            "admin/city.html",
+            design=shown,
+            error=exc,
+            form_errors=field_errors(exc),
+            supported_languages=SUPPORTED,
         )
         return page, exc.status
     db.session.commit()

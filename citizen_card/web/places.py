@@ -33,6 +33,7 @@ from citizen_card.web.common import (
     shown_again,
     uploaded_file,
 )
+from citizen_card.web.forms import FieldError, field_errors
 from citizen_card.wiring import CSP
 
 bp = Blueprint("places", __name__)
@@ -95,7 +96,11 @@ def _problems(error: DomainError | None, order: tuple[str, ...] = ()) -> dict[st
     for problem in problems:
         if problem.field and problem.field not in errors:
             errors[problem.field] = problem.translated()
-    return {"problems": problems, "errors": errors}
+    # The summary every form shows (templates/_forms.html).
+    summary = [FieldError(p.field, p.translated()) for p in problems]
+    if error is not None and not summary:
+        summary = field_errors(error)
+    return {"problems": problems, "errors": errors, "form_errors": summary}
 
 
 # Public pages

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import math
+import time
+
 from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_limiter.errors import RateLimitExceeded
 
 from citizen_card import limit_keys
 from citizen_card.context import app_context
 from citizen_card.extensions import db, limiter
+from citizen_card.limits import describe
 from citizen_card.services import city, downloads
+from citizen_card.web.forms import FieldError, field_errors, one_error
 
 bp = Blueprint("portal", __name__)
 
@@ -22,9 +30,15 @@ def _card_key() -> str:
     return limit_keys.card_number_key(request.form.get("card_number") or "")
 
 
+def _page(errors: list[FieldError], status: int = 200) -> tuple[str, int]:
+    card_number = request.form.get("card_number", "")[:32]
+    page = render_template("portal/my_card.html", card_number=card_number, form_errors=errors)
+    return page, status
+
+
 @bp.get("/my-card")
 def my_card() -> str:
-    return render_template("portal/my_card.html", card_number="", refused=False)
+    return render_template("portal/my_card.html", card_number="", form_errors=[])
 
 
 @bp.post("/my-card")
@@ -42,13 +56,28 @@ def download() -> Response | tuple[str, int]:
             labels=city.printed_labels(db.session, ctx.settings),
             now=ctx.now(),
         )
-    except downloads.DownloadRefused:
+    except downloads.DownloadRefused as exc:
         db.session.rollback()
-        page = render_template("portal/my_card.html", card_number=card_number[:32], refused=True)
-        return page, 400
+        return _page(field_errors(exc, "code" if exc.used else "card_number"), 400)
     db.session.commit()
     return Response(
         pdf,
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="card-{card.number}.pdf"'},
     )
+
+
+@bp.errorhandler(RateLimitExceeded)
+def limited(exc: RateLimitExceeded) -> tuple[str, int, dict[str, str]]:
+    """Too many tries: say the limit that was reached and how long to wait, in minutes."""
+    current = limiter.current_limit
+    seconds = max(1, math.ceil(current.reset_at - time.time())) if current else 60
+    minutes = max(1, round(seconds / 60))  # the window ends within the second: no "16"
+    wait = ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    message = _(
+        "Too many tries: at most %(limit)s. Try again in %(wait)s.",
+        limit=describe(str(exc.limit.limit)),
+        wait=wait,
+    )
+    page, status = _page(one_error(message), 429)
+    return page, status, {"Retry-After": str(seconds)}

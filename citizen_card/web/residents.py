@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -25,8 +24,9 @@ from citizen_card.services import (
     registry,
     search,
 )
-from citizen_card.services.errors import N_, DomainError, ValidationFailed
+from citizen_card.services.errors import DomainError, Problems, ValidationFailed
 from citizen_card.web.common import current_staff, ok, role_required, shown_again, uploaded_file
+from citizen_card.web.forms import field_errors, kept_photo, photo_text
 
 bp = Blueprint("residents", __name__, url_prefix="/residents")
 
@@ -47,27 +47,31 @@ def _submitted_details() -> dict[str, Any]:
 
 
 def _photo_upload(policy: registry.RegistryPolicy) -> registry.PreparedPhoto | None:
-    """The uploaded photo, decoded before any transaction begins (database.py); or the
-    one the duplicate question kept in the page (``photo_kept``), checked again.
+    """The uploaded photo, else the one the form kept from a refused try; decoded before
+    any transaction begins (database.py).
 
     :raises ValidationFailed: the upload is not a usable image, or it came as text.
     """
     data = uploaded_file("photo")
-    if data is None and request.form.get("photo_kept"):
-        try:
-            data = base64.b64decode(request.form["photo_kept"], validate=True)
-        except ValueError:
-            raise ValidationFailed(
-                N_("The photo did not arrive. Choose it again."), "invalid", "photo"
-            ) from None
+    if data is None:
+        data = kept_photo()
     return None if data is None else registry.prepare_photo(data, policy)
 
 
-def _form(values: dict[str, Any], **context: Any) -> str:
-    """The registration or edit form, with the printed name as the card will show it."""
+def _form(
+    values: dict[str, Any],
+    evidence: Any = (),
+    error: DomainError | None = None,
+    photo: registry.PreparedPhoto | None = None,
+    **context: Any,
+) -> str:
+    """The resident form, with every problem of ``error`` and the photo kept for a retry."""
     return render_template(
         "residents/form.html",
         values=values,
+        evidence=evidence,
+        form_errors=field_errors(error),
+        kept_photo=photo_text(photo),
         printed_preview=names.printed_name(
             values.get("given_names") or "",
             values.get("family_names") or "",
@@ -117,14 +121,20 @@ def recall() -> str:
 def new() -> BaseResponse | tuple[str, int] | str:
     ctx = app_context()
     if request.method == "GET":
-        return _form({}, evidence=(), error=None)
+        return _form({})
     values = _submitted_details()
     evidence = request.form.getlist("evidence")
-    photo = None
     staff = current_staff()
+    # The photo and every field are checked, so that one answer names every problem and
+    # a photo that passed is shown again rather than lost.
+    problems = Problems()
+    details = problems.check(
+        lambda: registry.validate_details(values, ctx.registry_policy, today=ctx.now().date())
+    )
+    photo = problems.check(lambda: _photo_upload(ctx.registry_policy), "photo")
     try:
-        details = registry.validate_details(values, ctx.registry_policy, today=ctx.now().date())
-        photo = _photo_upload(ctx.registry_policy)  # before the transaction begins
+        problems.raise_any()
+        assert details is not None  # noqa: S101 — raise_any raised otherwise
         resident = duplicates.register_new(
             db.session,
             details,
@@ -140,14 +150,11 @@ def new() -> BaseResponse | tuple[str, int] | str:
         # Ask the clerk, keeping all that was typed and the photo; the look is a search.
         enforce_search_limit(ctx.settings.search_rate_limit, staff.id)
         db.session.commit()  # the check's audit event, nothing else
-        kept = base64.b64encode(photo.jpeg).decode() if photo else None
-        return _form(
-            shown_again(values), evidence=evidence, error=None, look_alikes=exc.hits, kept=kept
-        ), exc.status
+        return _form(shown_again(values), evidence, None, photo, look_alikes=exc.hits), exc.status
     except DomainError as exc:
         # Nothing was committed: the resident and the photo are stored together or not at all.
         db.session.rollback()
-        return _form(shown_again(values), evidence=evidence, error=exc), exc.status
+        return _form(shown_again(values), evidence, exc, photo), exc.status
     db.session.commit()
     ok(_("The resident is registered."))
     return redirect(url_for("residents.show", public_id=resident.public_id))
@@ -221,11 +228,15 @@ def edit(public_id: str) -> BaseResponse | tuple[str, int] | str:
     if request.method == "GET":
         resident = registry.get(db.session, public_id)
         details = registry.open_details(resident, ctx.registry_keys)
-        return _form(details.to_json(), evidence=(), error=None, resident=resident)
+        return _form(details.to_json(), resident=resident)
     values = _submitted_details()
     evidence = request.form.getlist("evidence")
+    problems = Problems()
+    photo = problems.check(
+        lambda: _photo_upload(ctx.registry_policy), "photo"
+    )  # before the transaction
     try:
-        photo = _photo_upload(ctx.registry_policy)  # before the transaction begins
+        problems.raise_any()
         resident = registry.get(db.session, public_id)
         registry.update(
             db.session,
@@ -240,9 +251,7 @@ def edit(public_id: str) -> BaseResponse | tuple[str, int] | str:
     except DomainError as exc:
         db.session.rollback()
         resident = registry.get(db.session, public_id)
-        return _form(
-            shown_again(values), evidence=evidence, error=exc, resident=resident
-        ), exc.status
+        return _form(shown_again(values), evidence, exc, photo, resident=resident), exc.status
     db.session.commit()
     ok(_("The changes are saved."))
     return redirect(url_for("residents.show", public_id=public_id))

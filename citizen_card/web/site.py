@@ -19,9 +19,10 @@ bp = Blueprint("site", __name__)
 
 
 @bp.get("/")
-def index() -> Response:
+def index() -> Response | str:
+    """Staff go to their home page; everyone else gets the residents' start page."""
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login"))
+        return render_template("start.html", city_name=app_context().settings.issuer_name)
     role = current_staff().role
     target = {
         "clerk": "residents.index",

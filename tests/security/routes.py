@@ -35,7 +35,7 @@ IGNORED_METHODS = {"HEAD", "OPTIONS"}
 # endpoint -> who may use it. "anonymous" marks a public route (staff may use it too).
 ACCESS: dict[str, frozenset[str]] = {
     # site
-    "site.index": STAFF,  # anonymous visitors are sent to the login page
+    "site.index": PUBLIC,  # the residents' start page; staff are sent to their home
     "site.healthz": PUBLIC,
     "site.set_language": PUBLIC,
     "site.privacy": PUBLIC,

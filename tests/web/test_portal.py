@@ -54,8 +54,13 @@ def test_download_once_with_number_and_code(
     document = pypdfium2.PdfDocument(response.data)  # type: ignore[attr-defined]
     assert "García López" in document[0].get_textpage().get_text_range()
 
-    # Used: the same answer as any wrong code.
-    _refusal_page(_download(client, number, code))
+    # Used: whoever has the right code hears so (a guesser, without it, cannot).
+    used = _download(client, number, code)
+    assert used.status_code == 400  # type: ignore[attr-defined]
+    used_page = used.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "This download code was used already" in used_page
+    assert REFUSAL not in used_page
+    assert '<a href="#code">' in used_page
     with app.app_context():
         actions = db.session.execute(
             select(AuditEvent.action).where(AuditEvent.target_ref == number.replace("-", ""))
@@ -100,6 +105,11 @@ def test_attempts_are_limited_per_card(
         _refusal_page(_download(client, number, "AAAA-AAAA-AAAA"))
     limited = _download(client, number.lower(), code)
     assert limited.status_code == 429  # type: ignore[attr-defined]
+    # The page says the real limit and the real wait, not "a moment".
+    page = limited.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Too many tries: at most 5 per 15 minutes. Try again in 15 minutes." in page
+    assert 'class="error-summary" role="alert"' in page
+    assert 850 <= int(limited.headers["Retry-After"]) <= 902  # type: ignore[attr-defined]
     # Another card is not affected by the first one's counter.
     other_number, other_code = _issue(client, clerk_headers, make_resident(given_names="Ana"))
     assert _download(client, other_number, other_code).status_code == 200  # type: ignore[attr-defined]
@@ -111,4 +121,25 @@ def test_attempts_are_limited_per_address(
     number, code = _issue(client, clerk_headers, make_resident())
     for i in range(20):
         _refusal_page(_download(client, f"0000-0000-{i:04d}", "AAAA-AAAA-AAAA"))
-    assert _download(client, number, code).status_code == 429  # type: ignore[attr-defined]
+    limited = _download(client, number, code)
+    assert limited.status_code == 429  # type: ignore[attr-defined]
+    page = limited.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Too many tries: at most 20 per hour. Try again in 60 minutes." in page
+
+
+def test_the_page_links_back_to_the_residents_start_page(client: FlaskClient) -> None:
+    page = client.get("/my-card").get_data(as_text=True)
+    assert '<a href="/">Back to the start page</a>' in page
+    start = client.get("/")
+    assert start.status_code == 200
+    text = start.get_data(as_text=True)
+    for words in (
+        "The local citizenship card of",
+        "does not show nationality or immigration status",
+        "Where to get it",
+        "How to download it",
+        'href="/my-card"',
+        'href="/privacy"',
+        'href="/places"',
+    ):
+        assert words in text, words

@@ -23,24 +23,37 @@
 
     function show(el, visible) { el.hidden = !visible; }
 
-    async function open() {
+    // While the camera starts, focus stays on the button that started it (marked busy,
+    // not disabled: a disabled button drops the focus). Only once the first frame is
+    // there does "Take photo" appear and take the focus, so a keyboard user can press it.
+    let opening = false;
+    async function open(from) {
+      if (opening) { return; }
+      opening = true;
+      from.setAttribute("aria-disabled", "true");
+      status.textContent = root.dataset.msgStarting;
       try {
         stream = await navigator.mediaDevices.getUserMedia({
           video: { width: { ideal: 1280 }, height: { ideal: 960 }, facingMode: "user" },
           audio: false,
         });
       } catch (err) {
+        opening = false;
+        from.removeAttribute("aria-disabled");
+        show(start, true); show(retake, false);
         status.textContent = root.dataset.msgNoCamera;
         return;
       }
-      status.textContent = "";
-      // Not before the first frame: a capture now would have no picture to take.
-      take.disabled = true;
-      video.addEventListener("loadeddata", () => { take.disabled = false; }, { once: true });
+      video.addEventListener("loadeddata", () => {
+        opening = false;
+        from.removeAttribute("aria-disabled");
+        show(start, false); show(retake, false); show(take, true);
+        take.disabled = false;
+        take.focus();
+        status.textContent = root.dataset.msgLive;
+      }, { once: true });
       video.srcObject = stream;
       show(video, true); show(guide, true); show(canvas, false);
-      show(start, false); show(take, true); show(retake, false);
-      take.focus();
     }
 
     function stop() {
@@ -60,6 +73,7 @@
         const transfer = new DataTransfer();
         transfer.items.add(file);
         input.files = transfer.files;
+        dropKept();
         status.textContent = root.dataset.msgReady;
       }, "image/jpeg", 0.92);
       stop();
@@ -68,9 +82,16 @@
       retake.focus();
     }
 
-    start.addEventListener("click", open);
+    // A photo kept from a refused try goes once another is taken or chosen.
+    function dropKept() {
+      const kept = root.querySelector("[data-photo-kept]");
+      if (kept) { kept.remove(); }
+    }
+
+    start.addEventListener("click", () => open(start));
     take.addEventListener("click", capture);
-    retake.addEventListener("click", () => { input.value = ""; open(); });
+    retake.addEventListener("click", () => { input.value = ""; open(retake); });
+    input.addEventListener("change", () => { if (input.files.length) { dropKept(); } });
     window.addEventListener("pagehide", stop);
   }
 
