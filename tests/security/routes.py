@@ -77,6 +77,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "cards.reinstate": CLERK,
     "cards.revoke": CLERK,
     "cards.hand_over": CLERK,
+    "cards.confirm": CLERK,
+    "cards.state": CLERK,
     "cards.batch": CLERK,
     "cards.batch_start": CLERK,
     "cards.batch_job": CLERK,
@@ -114,6 +116,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "api_cards.revoke": CLERK,
     "api_cards.suspend": CLERK,
     "api_cards.reinstate": CLERK,
+    "api_cards.renew": CLERK,
+    "api_cards.replace": CLERK,
+    "api_cards.hand_over": CLERK,
     # the verifying side: public by design, and it records nothing about who was checked
     "verify.api_verify": PUBLIC,
     "verify.landing": PUBLIC,
@@ -151,7 +156,7 @@ EXPECTED_ERRORS: dict[tuple[str, str], frozenset[int]] = {
     ("auth.second_factor", "POST"): frozenset({422}),  # no code entered
     ("portal.download", "POST"): frozenset({400}),  # a wrong download code
     ("cards.batch_start", "POST"): frozenset({422}),  # an empty selection (no thread)
-    ("cards.renew", "POST"): frozenset({409}),  # the card is far from expiry
+    ("api_cards.hand_over", "POST"): frozenset({409}),  # the card is not printed yet
     ("cards.reinstate", "POST"): frozenset({409}),  # the card is not suspended
     ("cards.hand_over", "POST"): frozenset({409}),  # the card is not printed yet
     ("api_cards.reinstate", "POST"): frozenset({409}),
@@ -296,6 +301,7 @@ class Targets:
             "staff_id": self.staff_id,
             "job_id": self.job_id,
             "face": "front",
+            "action": "suspend",
             "place_id": self.place_id,
             "key": self.place_ref,
             "request_id": self.request_id,
@@ -388,8 +394,10 @@ def request_body(endpoint: str, method: str, targets: Targets) -> dict[str, Any]
             }
         },
         ("residents.erase", "POST"): {"data": {"confirm": "erase"}},
-        ("cards.replace", "POST"): {"data": {"reason": "lost"}},
-        ("cards.revoke", "POST"): {"data": {"reason": "lost"}},
+        ("cards.replace", "POST"): {"data": {"reason": "lost", "confirm": "1"}},
+        ("cards.revoke", "POST"): {"data": {"reason": "lost", "confirm": "1"}},
+        ("cards.suspend", "POST"): {"data": {"confirm": "1"}},
+        ("cards.renew", "POST"): {"data": {"confirm": "1"}},
         ("cards.batch_start", "POST"): {"data": {}},
         ("portal.download", "POST"): {
             "data": {"card_number": targets.card_number, "code": "AAAA-AAAA-AAAA"}
@@ -402,6 +410,9 @@ def request_body(endpoint: str, method: str, targets: Targets) -> dict[str, Any]
         ("api_v1.put_photo", "PUT"): {"data": photo_bytes(), "content_type": "image/jpeg"},
         ("api_cards.revoke", "POST"): {"json": {"reason": "lost"}},
         ("api_cards.suspend", "POST"): {"json": {}},
+        ("api_cards.replace", "POST"): {"json": {"reason": "damaged"}},
+        ("api_cards.renew", "POST"): {"json": {}},
+        ("api_cards.hand_over", "POST"): {"json": {}},
         ("api_cards.reinstate", "POST"): {"json": {}},
         ("verify.api_verify", "POST"): {"json": {"qr": "HTTPS://VERIFY.EXAMPLE/V#AAAA"}},
         ("places.join", "POST"): {"data": JOIN_REQUEST},
