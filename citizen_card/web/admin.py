@@ -10,10 +10,10 @@ from werkzeug.wrappers import Response
 from citizen_card import database, limits
 from citizen_card.context import app_context
 from citizen_card.extensions import db
-from citizen_card.models import AuditEvent, Staff
+from citizen_card.models import Staff
 from citizen_card.models.staff import ROLES
 from citizen_card.models.types import MAX_INTEGER
-from citizen_card.services import accounts, publication, search
+from citizen_card.services import accounts, audit, publication, search
 from citizen_card.services.errors import DomainError
 from citizen_card.web.common import current_staff, flash_error, ok, role_required
 from verify import web as verify_web
@@ -98,12 +98,10 @@ def staff_reset(staff_id: int) -> str:
 @role_required("auditor", "admin")
 def audit_log() -> str:
     before = request.args.get("before", type=int)
-    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(AUDIT_PAGE)
     # Like a "before" that is not a number, one out of range shows the newest page.
-    if before and 0 < before <= MAX_INTEGER:
-        query = query.where(AuditEvent.seq < before)
-    events = db.session.execute(query).scalars().all()
-    return render_template("admin/audit.html", events=events, page_size=AUDIT_PAGE)
+    in_range = before is not None and 0 < before <= MAX_INTEGER
+    rows = audit.page(db.session, before=before if in_range else None, limit=AUDIT_PAGE)
+    return render_template("admin/audit.html", rows=rows, page_size=AUDIT_PAGE)
 
 
 @bp.get("/searches")
