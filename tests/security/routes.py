@@ -54,6 +54,10 @@ ACCESS: dict[str, frozenset[str]] = {
     "admin.audit_log": frozenset({"admin", "auditor"}),
     "admin.searches": frozenset({"admin", "auditor"}),
     "admin.verifications": ADMIN,
+    "admin.keys": ADMIN,
+    "admin.keys_rotate": ADMIN,
+    "admin.keys_revoke": ADMIN,
+    "admin.settings": ADMIN,
     "cards.city_settings": ADMIN,
     "cards.city_preview": ADMIN,
     # counter pages: clerks only (admins and auditors never see residents)
@@ -159,6 +163,7 @@ EXPECTED_ERRORS: dict[tuple[str, str], frozenset[int]] = {
     ("api_cards.hand_over", "POST"): frozenset({409}),  # the card is not printed yet
     ("cards.reinstate", "POST"): frozenset({409}),  # the card is not suspended
     ("cards.hand_over", "POST"): frozenset({409}),  # the card is not printed yet
+    ("admin.keys_revoke", "POST"): frozenset({422}),  # not confirmed: the page again
     ("api_cards.reinstate", "POST"): frozenset({409}),
 }
 
@@ -263,6 +268,15 @@ class World:
             db.session.commit()
             return place.id, place.ref, request.id
 
+    def signing_kid(self) -> str:
+        from citizen_card.extensions import db
+        from citizen_card.services import keyring
+
+        with self.app.app_context():
+            key = keyring.active_key(db.session)
+            assert key is not None
+            return key.kid
+
     def print_job(self, role: str) -> str:
         """A finished batch print job owned by ``role``'s account."""
         from citizen_card.context import app_context
@@ -290,6 +304,7 @@ class Targets:
     place_id: int
     place_ref: str
     request_id: int
+    kid: str = ""
 
     def value(self, endpoint: str, name: str) -> Any:
         if endpoint in ("static", "verify.static") and name == "filename":
@@ -305,6 +320,7 @@ class Targets:
             "place_id": self.place_id,
             "key": self.place_ref,
             "request_id": self.request_id,
+            "kid": self.kid,
         }
         if name not in values:
             raise AssertionError(
@@ -326,6 +342,7 @@ def make_targets(world: World) -> Targets:
         place_id=place_id,
         place_ref=place_ref,
         request_id=request_id,
+        kid=world.signing_kid(),
     )
 
 

@@ -39,6 +39,8 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
     "admin.staff_create": ("username", "role"),
     "admin.staff_set_active": ("active",),
     "admin.staff_reset": (),
+    "admin.keys_rotate": (),
+    "admin.keys_revoke": ("confirm",),
     "cards.city_settings": (*city.EDITABLE, "logo", "remove_logo"),
     "residents.index": ("q",),
     "residents.new": RESIDENT_FIELDS,
