@@ -92,6 +92,8 @@ def test_a_confirmation_without_a_reason_is_refused_with_an_error_summary(
         assert refused.status_code == 422  # type: ignore[attr-defined]
         html = refused.get_data(as_text=True)  # type: ignore[attr-defined]
         assert 'class="error-summary"' in html and 'href="#reason"' in html
+        assert "Choose the reason from the list." in html
+        assert "issued_in_error" not in html.split("<select")[0]  # words, not codes
         assert 'aria-invalid="true"' in html
         assert _card(app, number).status == "active"
     done = _post(clerk_client, f"/cards/{number}/revoke", confirm="1", reason="deceased")
