@@ -467,7 +467,8 @@ def hand_over(session: DbSession, card: Card, *, actor: Staff | None, now: datet
     same moment: exactly one succeeds (PostgreSQL re-checks the condition after waiting
     for the winner's row lock; SQLite has one writer at a time).
 
-    :raises CardNotActive: the card is not active or pending, or ``not_printed``.
+    :raises CardNotActive: the card is not active or pending, ``not_printed``, or
+        ``replaced_card_suspended``.
     :raises Conflict: ``already_handed_over``.
     """
     if card.status not in ("active", "pending"):
@@ -480,7 +481,7 @@ def hand_over(session: DbSession, card: Card, *, actor: Staff | None, now: datet
     if old is not None:
         revoked = session.execute(
             update(Card)
-            .where(Card.id == old.id, Card.status.in_(CURRENT_STATUSES))
+            .where(Card.id == old.id, Card.status == "active")
             .values(status="revoked", revocation_reason="superseded", download_code_hash=None)
             .execution_options(synchronize_session=False)
         )
@@ -493,6 +494,15 @@ def hand_over(session: DbSession, card: Card, *, actor: Staff | None, now: datet
                 set_committed_value(old, name, value)
             record(session, "card.revoke", old, actor=actor, now=now, reason="superseded")
             publication.status_changed(session, old.status_list_id)
+        else:
+            # Revoked meanwhile (lost, or another clerk won): go on. Suspended: a hand-over
+            # must not lift a suspension by the back door.
+            session.refresh(old)
+            if old.status == "suspended":
+                raise CardNotActive(
+                    N_("The card this one replaces is suspended. Reinstate or revoke it first."),
+                    "replaced_card_suspended",
+                )
     claimed = session.execute(
         update(Card)
         .where(Card.id == card.id, Card.status == card.status, Card.handed_over_at.is_(None))

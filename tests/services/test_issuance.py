@@ -188,6 +188,12 @@ def test_renew_keeps_the_old_card_until_the_new_one_is_handed_over(
     assert refused.value.code == "not_printed"
 
     renewed.card.printed_at = c.now()
+    # A suspension of the old card is not lifted by handing over its successor.
+    issuance.suspend(db.session, first, actor=None, now=c.now())
+    with pytest.raises(DomainError) as suspended:
+        issuance.hand_over(db.session, renewed.card, actor=None, now=c.now())
+    assert suspended.value.code == "replaced_card_suspended"
+    issuance.reinstate(db.session, first, actor=None, now=c.now())
     issuance.hand_over(db.session, renewed.card, actor=None, now=c.now())
     db.session.commit()
     db.session.expire_all()
