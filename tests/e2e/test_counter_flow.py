@@ -295,3 +295,37 @@ def test_admin_pages_for_keys_and_settings_fit_the_screen(
         expect(page.get_by_text("0 cards signed with this key will be recalled.")).to_be_visible()
         page.screenshot(path=str(artifacts / f"admin-key-revoke-{viewport}.png"), full_page=True)
         browser.close()
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desk"])
+def test_the_a4_batch_page_names_the_cards(
+    live_url: str,
+    make_staff: Callable[..., Staff],
+    make_resident: Callable[..., str],
+    artifacts: Path,
+    viewport: str,
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    clerk = make_staff("clerk")
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport=VIEWPORTS[viewport], locale="en-GB")
+        _log_in(page, live_url, clerk)
+        number = _issue_card(live_url, page, make_resident)
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Print on A4").click()
+        row = page.get_by_role("row").filter(has_text=number)
+        expect(row).to_contain_text("Selam Tesfay")
+        # The checkbox is labelled by the card number: tick it off and on by keyboard.
+        box = page.get_by_label(number)
+        expect(box).to_be_checked()
+        box.press("Space")
+        expect(box).not_to_be_checked()
+        box.press("Space")
+        no_scroll = page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
+        page.screenshot(path=str(artifacts / f"cards-batch-{viewport}.png"), full_page=True)
+        assert no_scroll
+        browser.close()
