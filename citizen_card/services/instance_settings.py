@@ -17,6 +17,8 @@ from citizen_card.config import ENV_PREFIX, Settings
 
 # Fields that are secrets, or that say nothing an admin can change.
 HIDDEN = frozenset({"secret_key", "master_key", "blind_index_key", "extra", "testing"})
+# Set by another name than CITIZEN_CARD_<FIELD>.
+VARIABLES = {"instance_path": ENV_PREFIX + "INSTANCE"}
 _URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 
@@ -53,7 +55,7 @@ def describe(settings: Settings) -> list[SettingRow]:
         rows.append(
             SettingRow(
                 name=definition.name,
-                variable=ENV_PREFIX + definition.name.upper(),
+                variable=VARIABLES.get(definition.name, ENV_PREFIX + definition.name.upper()),
                 value=_text(value),
                 default=None if default is None else _text(default),
                 changed=default is not None and value != default,

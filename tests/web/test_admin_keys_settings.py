@@ -113,6 +113,7 @@ def test_the_settings_page_lists_every_setting_and_no_secret(
         "CITIZEN_CARD_SEARCH_RATE_LIMIT",
     ):
         assert name in html
+    assert "CITIZEN_CARD_INSTANCE<" in html  # the variable that really sets the folder
     for secret in (settings.secret_key, settings.master_key, settings.blind_index_key):
         assert secret.hex() not in html
     assert "SECRET_KEY" not in html and "MASTER_KEY" not in html
