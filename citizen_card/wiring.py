@@ -159,7 +159,11 @@ def _load_staff(user_id: str) -> Staff | None:
         db.session.commit()  # the session's bookkeeping: last seen, or an expired row gone
     except OperationalError as exc:
         db.session.rollback()
-        if not database.is_lock_timeout(exc) or request.method not in _SAFE_METHODS:
+        # A writing request (by its method, or an audited reading marked
+        # database.writes) would only wait for the same lock again: it is busy.
+        view = current_app.view_functions.get(request.endpoint or "")
+        writing = request.method not in _SAFE_METHODS or database.view_writes(view)
+        if not database.is_lock_timeout(exc) or writing:
             g.database_busy = True
             raise
         # A reading request met a writer: the bookkeeping can wait for the next request.

@@ -1,4 +1,6 @@
-"""JSON API v1 for cards: issue, read, PDF, revoke, suspend, reinstate."""
+"""JSON API v1 for cards: issue, read, PDF, renew, replace, hand over, revoke, suspend,
+reinstate. The same rules as the counter pages: a reason is always given, never assumed;
+a renewal waits (``pending``) until it is handed over, unless the card was lost or stolen."""
 
 from __future__ import annotations
 
@@ -120,5 +122,42 @@ def reinstate(card_number: str) -> dict[str, Any]:
     _no_fields()
     card = cards.get_card(db.session, card_number)
     issuance.reinstate(db.session, card, actor=api_staff(), now=ctx.now())
+    db.session.commit()
+    return card_json(card, cards.state_of(card, ctx.now()))
+
+
+@bp.post("/cards/<card_number>/renew")
+@bearer_required("clerk")
+def renew(card_number: str) -> tuple[dict[str, Any], int]:
+    ctx = app_context()
+    _no_fields()
+    card = cards.get_card(db.session, card_number)
+    issued = issuance.renew(
+        db.session, card, settings=ctx.settings, actor=api_staff(), now=ctx.now()
+    )
+    db.session.commit()
+    return _issued_json(issued), 201
+
+
+@bp.post("/cards/<card_number>/replace")
+@bearer_required("clerk")
+def replace(card_number: str) -> tuple[dict[str, Any], int]:
+    ctx = app_context()
+    reason = _reason()
+    card = cards.get_card(db.session, card_number)
+    issued = issuance.replace(
+        db.session, card, reason, settings=ctx.settings, actor=api_staff(), now=ctx.now()
+    )
+    db.session.commit()
+    return _issued_json(issued), 201
+
+
+@bp.post("/cards/<card_number>/hand-over")
+@bearer_required("clerk")
+def hand_over(card_number: str) -> dict[str, Any]:
+    ctx = app_context()
+    _no_fields()
+    card = cards.get_card(db.session, card_number)
+    issuance.hand_over(db.session, card, actor=api_staff(), now=ctx.now())
     db.session.commit()
     return card_json(card, cards.state_of(card, ctx.now()))

@@ -19,10 +19,14 @@ from citizen_card.extensions import db
 from citizen_card.models.resident import Resident
 from citizen_card.models.types import UTCDateTime
 
-CARD_STATUSES = ("active", "suspended", "revoked")
+# "pending": a renewal or replacement printed for a resident who still holds a working
+# card; handing it over activates it and revokes the card it replaces, in one transaction.
+CARD_STATUSES = ("active", "suspended", "revoked", "pending")
 # A resident holds at most one card in these states; the partial unique index below makes
 # that a property of the database, not of the code that happens to be careful.
 CURRENT_STATUSES = ("active", "suspended")
+# Cards that are not revoked yet: what an erasure or a key recall must revoke.
+LIVE_STATUSES = ("active", "suspended", "pending")
 
 
 class StatusList(db.Model):  # type: ignore[name-defined,misc]
@@ -39,7 +43,7 @@ class StatusList(db.Model):  # type: ignore[name-defined,misc]
 class Card(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "card"
     __table_args__ = (
-        CheckConstraint("status IN ('active', 'suspended', 'revoked')", name="status"),
+        CheckConstraint("status IN ('active', 'suspended', 'revoked', 'pending')", name="status"),
         CheckConstraint("expires_at > issued_at", name="validity"),
         UniqueConstraint("status_list_id", "status_index", name="uq_card_status_entry"),
         Index(
@@ -48,6 +52,14 @@ class Card(db.Model):  # type: ignore[name-defined,misc]
             unique=True,
             sqlite_where=text("status IN ('active', 'suspended')"),
             postgresql_where=text("status IN ('active', 'suspended')"),
+        ),
+        # And at most one new card waiting to be handed over.
+        Index(
+            "uq_card_one_pending_per_resident",
+            "resident_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
         ),
     )
 
@@ -76,8 +88,13 @@ class Card(db.Model):  # type: ignore[name-defined,misc]
     download_code_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     download_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     download_code_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The card a pending card replaces once it is handed over.
+    replaces_id: Mapped[int | None] = mapped_column(
+        ForeignKey("card.id", ondelete="SET NULL"), default=None
+    )
 
     resident: Mapped[Resident | None] = relationship()
+    replaces: Mapped[Card | None] = relationship(remote_side=[id])
 
     def state_at(self, now: datetime) -> str:
         """The state a verifier reports: a current card past its expiry is ``expired``."""

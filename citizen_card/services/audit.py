@@ -157,3 +157,79 @@ def check_head(session: DbSession, statement: dict[str, Any], public_key: bytes)
         select(AuditEvent).where(AuditEvent.seq == statement.get("seq"))
     ).scalar_one_or_none()
     return event is not None and event.hash.hex() == statement.get("head")
+
+
+# ---------------------------------------------------------------------------------------
+# Reading the log as people do
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """An event with the staff names it refers to (user names are not personal data of
+    residents; they are shown, not stored in the event, so the chain never changes)."""
+
+    event: AuditEvent
+    actor_name: str
+    target_name: str | None  # the staff account's user name, for events about staff
+
+
+def _staff_ref(ref: str) -> int | None:
+    number = ref.removeprefix("staff:")
+    return int(number) if number.isdigit() and len(number) < 10 else None
+
+
+def page(session: DbSession, *, before: int | None, limit: int) -> list[AuditRow]:
+    """The newest ``limit`` events (before sequence number ``before``), with names."""
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+    if before is not None:
+        query = query.where(AuditEvent.seq < before)
+    events = list(session.execute(query).scalars())
+    ids = {_staff_ref(event.actor_ref) for event in events}
+    ids |= {_staff_ref(event.target_ref) for event in events if event.target_type == "staff"}
+    ids.discard(None)
+    names = dict(session.execute(select(Staff.id, Staff.username).where(Staff.id.in_(ids))).all())
+
+    def name_of(ref: str) -> str | None:
+        staff_id = _staff_ref(ref)
+        return names.get(staff_id) if staff_id is not None else None
+
+    return [
+        AuditRow(
+            event,
+            name_of(event.actor_ref) or event.actor_ref,
+            name_of(event.target_ref) if event.target_type == "staff" else None,
+        )
+        for event in events
+    ]
+
+
+RESET_ACTION = "staff.password_reset"
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    at: datetime
+    by: str  # the administrator's user name, or their former id once the account is gone
+
+
+def resets_of(session: DbSession, staff: Staff, *, since: datetime) -> list[PasswordReset]:
+    """The administrators' resets of this account's password since ``since``, oldest
+    first: what the account holder is told at each login (from the append-only log, so
+    the administrator cannot hide one)."""
+    events = session.execute(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == RESET_ACTION,
+            AuditEvent.target_type == "staff",
+            AuditEvent.target_ref == str(staff.id),
+            AuditEvent.at >= since,
+        )
+        .order_by(AuditEvent.seq)
+    ).scalars()
+    rows = list(events)
+    ids = {_staff_ref(event.actor_ref) for event in rows} - {None}
+    names = dict(session.execute(select(Staff.id, Staff.username).where(Staff.id.in_(ids))).all())
+    return [
+        PasswordReset(event.at, names.get(_staff_ref(event.actor_ref) or 0, event.actor_ref))
+        for event in rows
+    ]

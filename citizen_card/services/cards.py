@@ -50,7 +50,9 @@ class CardView:
     """A card as the counter sees it."""
 
     card: Card
-    state: str  # active, suspended, revoked or expired
+    state: str  # active, suspended, revoked, pending (to be handed over) or expired
+    # The new card waiting to be handed over in this one's place, when there is one.
+    successor: Card | None = None
 
     @property
     def number(self) -> str:
@@ -59,6 +61,19 @@ class CardView:
     @property
     def is_current(self) -> bool:
         return self.card.status in CURRENT_STATUSES
+
+    @property
+    def is_pending(self) -> bool:
+        return self.card.status == "pending"
+
+    @property
+    def successor_number(self) -> str | None:
+        return format_card_number(self.successor.number) if self.successor else None
+
+    @property
+    def replaces_number(self) -> str | None:
+        replaced = self.card.replaces if self.is_pending else None
+        return format_card_number(replaced.number) if replaced is not None else None
 
 
 def state_of(card: Card, now: datetime) -> str:
@@ -86,7 +101,54 @@ def get_card(session: DbSession, card_number: str) -> Card:
 def view_card(session: DbSession, card_number: str, *, now: datetime) -> CardView:
     """:raises CardNotFound:"""
     card = get_card(session, card_number)
-    return CardView(card, state_of(card, now))
+    return CardView(card, state_of(card, now), successor_of(session, card))
+
+
+def successor_of(session: DbSession, card: Card) -> Card | None:
+    """The pending card that replaces ``card`` once handed over, if any."""
+    return session.execute(
+        select(Card).where(Card.replaces_id == card.id, Card.status == "pending")
+    ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class CardAction:
+    """What a confirmation page names: the card, and whose it is as the card prints it."""
+
+    view: CardView
+    printed_name: str
+    latin_name: str | None
+
+
+def action_view(
+    session: DbSession,
+    card_number: str,
+    *,
+    keys: registry.RegistryKeys,
+    actor: Staff | None,
+    now: datetime,
+) -> CardAction:
+    """The card and its holder's printed name, for a clerk to confirm an action on it.
+    Opening the name is a reading of the resident's record, so it is audited.
+
+    :raises CardNotFound:
+    :raises CardNotActive: ``card_erased`` when the record is gone.
+    """
+    view = view_card(session, card_number, now=now)
+    resident = view.card.resident
+    if resident is None:
+        raise CardNotActive(N_("This card's record was erased."), "card_erased")
+    printed = registry.open_details(resident, keys).printed
+    audit.record(
+        session,
+        actor=actor,
+        action="resident.view",
+        target_type="resident",
+        target_ref=resident.public_id,
+        now=now,
+        detail={"card": view.card.number},
+    )
+    return CardAction(view, printed.name, printed.latin)
 
 
 def cards_of(session: DbSession, resident: Resident, *, now: datetime) -> list[CardView]:
@@ -94,13 +156,22 @@ def cards_of(session: DbSession, resident: Resident, *, now: datetime) -> list[C
     cards = session.execute(
         select(Card).where(Card.resident_id == resident.id).order_by(Card.id.desc())
     ).scalars()
-    return [CardView(card, state_of(card, now)) for card in cards]
+    views = [CardView(card, state_of(card, now)) for card in cards]
+    pending = {view.card.replaces_id: view.card for view in views if view.is_pending}
+    return [CardView(v.card, v.state, pending.get(v.card.id)) for v in views]
 
 
 def current_card(session: DbSession, resident: Resident) -> Card | None:
     """The resident's active or suspended card, if any (the database allows one)."""
     return session.execute(
         select(Card).where(Card.resident_id == resident.id, Card.status.in_(CURRENT_STATUSES))
+    ).scalar_one_or_none()
+
+
+def pending_card(session: DbSession, resident: Resident) -> Card | None:
+    """The resident's new card waiting to be handed over, if any (the database allows one)."""
+    return session.execute(
+        select(Card).where(Card.resident_id == resident.id, Card.status == "pending")
     ).scalar_one_or_none()
 
 

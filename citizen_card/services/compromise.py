@@ -17,8 +17,10 @@ from sqlalchemy.orm import aliased
 
 from citizen_card.config import Settings
 from citizen_card.models import Card, Resident, Staff
-from citizen_card.models.card import CURRENT_STATUSES
+from citizen_card.models.card import CURRENT_STATUSES, LIVE_STATUSES
+from citizen_card.models.keys import SigningKey
 from citizen_card.services import audit, issuance, keyring, registry
+from citizen_card.services.errors import N_, NotFound
 from citizen_card.services.types import DbSession
 from verify.cardnumber import format_card_number
 
@@ -55,6 +57,38 @@ def revoke_key(
         residents_to_recall=_recall_query_count(session),
         new_signing_kid=after.kid if after is not None and after is not before else None,
     )
+
+
+@dataclass(frozen=True)
+class KeyOverview:
+    """A signing key as the admin page lists it: its state and how many cards depend on it."""
+
+    key: SigningKey
+    live_cards: int  # active, suspended or pending cards it signed: revoking recalls them
+
+
+def key_overview(session: DbSession) -> list[KeyOverview]:
+    """Every signing key, newest first, with the number of live cards each signed."""
+    counts = dict(
+        session.execute(
+            select(Card.kid, func.count(Card.id))
+            .where(Card.status.in_(LIVE_STATUSES))
+            .group_by(Card.kid)
+        ).all()
+    )
+    keys = session.scalars(select(SigningKey).order_by(SigningKey.id.desc()))
+    return [KeyOverview(key, int(counts.get(key.kid, 0))) for key in keys]
+
+
+def cards_to_recall(session: DbSession, kid: str) -> KeyOverview:
+    """The key ``kid`` and how many cards revoking it would recall (for a confirmation).
+
+    :raises NotFound: ``key_not_found``.
+    """
+    for overview in key_overview(session):
+        if overview.key.kid == kid:
+            return overview
+    raise NotFound(N_("No key with this id."), "key_not_found")
 
 
 def _recall_condition() -> ColumnElement[bool]:
@@ -137,4 +171,13 @@ def residents_to_recall(
     return entries
 
 
-__all__ = ["KeyRevocation", "RecallEntry", "recall_count", "residents_to_recall", "revoke_key"]
+__all__ = [
+    "KeyOverview",
+    "KeyRevocation",
+    "RecallEntry",
+    "cards_to_recall",
+    "key_overview",
+    "recall_count",
+    "residents_to_recall",
+    "revoke_key",
+]

@@ -14,19 +14,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from citizen_card.card.errors import RenderError
 from citizen_card.card.qr import MAX_PREFERRED_VERSION, qr_matrix
 from citizen_card.config import Settings
 from citizen_card.models import Card, Resident, Staff, StatusList
-from citizen_card.models.card import CURRENT_STATUSES
+from citizen_card.models.card import CURRENT_STATUSES, LIVE_STATUSES
 from citizen_card.services import city, downloads, keyring, publication, registry
 from citizen_card.services.cards import (
     CardNotActive,
     IssuanceError,
     current_card,
+    pending_card,
     record,
     seal_qr,
 )
@@ -36,8 +38,8 @@ from verify.cardnumber import new_card_number
 from verify.credential import MAX_NAME_CHARS, CardClaims, encode_token, qr_text
 from verify.status import LIST_SIZE
 
-# Reasons a clerk may give. "renewed", "expired", "erased" and "key_compromised" are set
-# by the system.
+# Reasons a clerk may give. "renewed", "expired", "erased", "key_compromised" and
+# "superseded" (the new card was handed over) are set by the system.
 REVOKE_REASONS = (
     "lost",
     "stolen",
@@ -49,6 +51,9 @@ REVOKE_REASONS = (
     "withdrawn",
 )
 REPLACE_REASONS = ("lost", "stolen", "damaged", "name_change")
+# A card in the wrong hands stops at once; otherwise the resident keeps a working card
+# until the new one is in their hand (hand_over revokes the old one then).
+REVOKE_AT_ONCE_REASONS = ("lost", "stolen")
 MAX_QR_VERSION = MAX_PREFERRED_VERSION
 MAX_QR_VERSION_TWO_FORMS = 11
 REASON_LABELS = {
@@ -64,6 +69,7 @@ REASON_LABELS = {
     "expired": N_("Expired"),
     "erased": N_("Record erased"),
     "key_compromised": N_("Signing key withdrawn"),
+    "superseded": N_("Replaced by the new card"),
 }
 # Each attempt picks fresh random values; a handful of collisions in a row means the
 # database is not answering as expected, not bad luck (55 bits of card number).
@@ -148,8 +154,12 @@ def _create_card(
     settings: Settings,
     actor: Staff | None,
     now: datetime,
+    replaces: Card | None = None,
 ) -> IssuedCard:
-    """Insert a new card for a resident who holds no current card (constraint-checked)."""
+    """Insert a new card for a resident who holds no current card (constraint-checked), or
+    a pending one that ``replaces`` the current card once handed over."""
+    if pending_card(session, resident) is not None:
+        raise _has_pending_card()
     if resident.photo_sealed is None:
         raise IssuanceError(
             N_("Take the resident's photo before issuing a card."), "no_photo", status=422
@@ -201,7 +211,8 @@ def _create_card(
         card = Card(
             number=number,
             resident_id=resident.id,
-            status="active",
+            status="pending" if replaces is not None else "active",
+            replaces_id=replaces.id if replaces is not None else None,
             issued_at=issued_at,
             expires_at=expires_at,
             kid=key.kid,
@@ -217,9 +228,12 @@ def _create_card(
             session.flush()
         except IntegrityError:
             savepoint.rollback()
-            # Which constraint? If the resident now has a current card, another request
-            # won the race; otherwise the number or status entry collided: draw again.
-            if current_card(session, resident) is not None:
+            # Which constraint? If the resident now has a current (or pending) card,
+            # another request won the race; otherwise the number or status entry
+            # collided: draw again.
+            if pending_card(session, resident) is not None:
+                raise _has_pending_card() from None
+            if replaces is None and current_card(session, resident) is not None:
                 raise _has_current_card() from None
             continue
         savepoint.commit()
@@ -244,6 +258,16 @@ def _has_current_card() -> Conflict:
     return Conflict(
         N_("This resident already has a current card. Renew or replace it instead."),
         "has_current_card",
+    )
+
+
+def _has_pending_card() -> Conflict:
+    return Conflict(
+        N_(
+            "A new card for this resident is waiting to be handed over. "
+            "Hand it over or revoke it first."
+        ),
+        "has_pending_card",
     )
 
 
@@ -311,9 +335,20 @@ def _successor(
     resident = card.resident
     if resident is None:
         raise CardNotActive(N_("This card's record was erased."), "card_erased")
-    _set_status(session, card, "revoked", reason)
-    record(session, "card.revoke", card, actor=actor, now=now, reason=reason)
-    issued = _create_card(session, resident, settings=settings, actor=actor, now=now)
+    at_once = reason in REVOKE_AT_ONCE_REASONS or card.expires_at <= now
+    if at_once:
+        _set_status(session, card, "revoked", reason)
+        record(session, "card.revoke", card, actor=actor, now=now, reason=reason)
+    issued = _create_card(
+        session,
+        resident,
+        settings=settings,
+        actor=actor,
+        now=now,
+        replaces=None if at_once else card,
+    )
+    if not at_once:
+        publication.status_changed(session, issued.card.status_list_id)
     record(
         session,
         action,
@@ -323,6 +358,7 @@ def _successor(
         resident=resident.public_id,
         replaces=card.number,
         reason=reason,
+        pending=None if at_once else True,
     )
     return issued
 
@@ -330,12 +366,15 @@ def _successor(
 def renew(
     session: DbSession, card: Card, *, settings: Settings, actor: Staff | None, now: datetime
 ) -> IssuedCard:
-    """A new card with a new validity; the old one is revoked (``renewed``) at once.
+    """A new card with a new validity, ``pending`` until it is handed over: the old card
+    keeps working until then (:func:`hand_over` revokes it). An expired card is revoked
+    (``renewed``) at once, there being nothing to keep working.
 
-    Renewing also works for a card that has just expired; a suspended card must be
-    reinstated or replaced first, so that a suspension is never lifted by accident.
+    A suspended card must be reinstated or replaced first, so that a suspension is never
+    lifted by accident.
 
     :raises CardNotActive: the card is suspended or revoked.
+    :raises Conflict: ``has_pending_card`` when a new card is already waiting.
     :raises IssuanceError: as :func:`issue`.
     """
     if card.status != "active":
@@ -354,11 +393,13 @@ def replace(
     actor: Staff | None,
     now: datetime,
 ) -> IssuedCard:
-    """Replace a lost, stolen, damaged or outdated card: old revoked, new issued, one
-    transaction.
+    """Replace a lost, stolen, damaged or outdated card. A lost or stolen card is revoked
+    at once and the new one is active; otherwise the new card is ``pending`` and the old
+    one works until the new one is handed over.
 
     :raises ValidationFailed: ``invalid_reason``.
-    :raises CardNotActive: the card is already revoked.
+    :raises CardNotActive: the card is already revoked (or still pending).
+    :raises Conflict: ``has_pending_card`` when a new card is already waiting.
     """
     _check_reason(reason, REPLACE_REASONS)
     if card.status not in CURRENT_STATUSES:
@@ -421,15 +462,73 @@ def _check_reason(reason: object, allowed: Sequence[str]) -> None:
 def hand_over(session: DbSession, card: Card, *, actor: Staff | None, now: datetime) -> Card:
     """Record that the printed card reached the resident.
 
-    :raises CardNotActive: the card is not active, or ``not_printed``.
+    A pending card becomes active and the card it replaces is revoked (``superseded``) in
+    the same transaction. Conditional UPDATEs decide between clerks handing over at the
+    same moment: exactly one succeeds (PostgreSQL re-checks the condition after waiting
+    for the winner's row lock; SQLite has one writer at a time).
+
+    :raises CardNotActive: the card is not active or pending, ``not_printed``, or
+        ``replaced_card_suspended``.
+    :raises Conflict: ``already_handed_over``.
     """
-    if card.status != "active":
+    if card.status not in ("active", "pending"):
         raise CardNotActive()
     if card.printed_at is None:
         raise CardNotActive(N_("Print the card before handing it over."), "not_printed")
-    card.handed_over_at = now
-    record(session, "card.hand_over", card, actor=actor, now=now)
+    if card.handed_over_at is not None:
+        raise _already_handed_over()
+    old = card.replaces if card.status == "pending" else None
+    if old is not None:
+        revoked = session.execute(
+            update(Card)
+            .where(Card.id == old.id, Card.status == "active")
+            .values(status="revoked", revocation_reason="superseded", download_code_hash=None)
+            .execution_options(synchronize_session=False)
+        )
+        if revoked.rowcount == 1:  # type: ignore[attr-defined]
+            for name, value in (
+                ("status", "revoked"),
+                ("revocation_reason", "superseded"),
+                ("download_code_hash", None),
+            ):
+                set_committed_value(old, name, value)
+            record(session, "card.revoke", old, actor=actor, now=now, reason="superseded")
+            publication.status_changed(session, old.status_list_id)
+        else:
+            # Revoked meanwhile (lost, or another clerk won): go on. Suspended: a hand-over
+            # must not lift a suspension by the back door.
+            session.refresh(old)
+            if old.status == "suspended":
+                raise CardNotActive(
+                    N_("The card this one replaces is suspended. Reinstate or revoke it first."),
+                    "replaced_card_suspended",
+                )
+    claimed = session.execute(
+        update(Card)
+        .where(Card.id == card.id, Card.status == card.status, Card.handed_over_at.is_(None))
+        .values(status="active", handed_over_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise _already_handed_over()
+    was_pending = card.status == "pending"
+    set_committed_value(card, "status", "active")
+    set_committed_value(card, "handed_over_at", now)
+    if was_pending:
+        publication.status_changed(session, card.status_list_id)
+    record(
+        session,
+        "card.hand_over",
+        card,
+        actor=actor,
+        now=now,
+        replaces=old.number if old is not None else None,
+    )
     return card
+
+
+def _already_handed_over() -> Conflict:
+    return Conflict(N_("This card is already handed over."), "already_handed_over")
 
 
 def recall_signed_by(session: DbSession, kid: str, *, actor: Staff | None, now: datetime) -> int:
@@ -441,7 +540,7 @@ def recall_signed_by(session: DbSession, kid: str, *, actor: Staff | None, now: 
     """
     recalled = list(
         session.scalars(
-            select(Card).where(Card.kid == kid, Card.status.in_(CURRENT_STATUSES)).order_by(Card.id)
+            select(Card).where(Card.kid == kid, Card.status.in_(LIVE_STATUSES)).order_by(Card.id)
         )
     )
     for card in recalled:

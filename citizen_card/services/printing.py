@@ -9,6 +9,7 @@ of a card (PDF, print, batch) writes an audit event.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
@@ -23,7 +24,7 @@ from citizen_card.card.pdf import (
 )
 from citizen_card.config import Settings
 from citizen_card.models import Card, Staff
-from citizen_card.services import city, registry
+from citizen_card.services import audit, city, registry
 from citizen_card.services.cards import CardNotActive, CardView, IssuanceError, open_qr, record
 from citizen_card.services.errors import N_, ValidationFailed
 from citizen_card.services.types import DbSession
@@ -31,6 +32,8 @@ from verify.cardnumber import InvalidCardNumber, format_card_number, normalize_c
 from verify.credential import CredentialError, decode_claims_unverified, extract_token, token_bytes
 
 BATCH_LIMIT = 500
+# A pending card (a renewal waiting to be handed over) is printed like an active one.
+PRINTABLE_STATUSES = ("active", "pending")
 
 
 def card_face(card: Card, *, settings: Settings, labels: CardLabels) -> CardFace:
@@ -128,7 +131,7 @@ def printable_cards(session: DbSession, *, now: datetime) -> list[CardView]:
     cards = session.execute(
         select(Card)
         .where(
-            Card.status == "active",
+            Card.status.in_(PRINTABLE_STATUSES),
             Card.printed_at.is_(None),
             Card.expires_at > now,
             Card.resident_id.is_not(None),
@@ -136,7 +139,46 @@ def printable_cards(session: DbSession, *, now: datetime) -> list[CardView]:
         .order_by(Card.issued_at, Card.id)
         .limit(BATCH_LIMIT)
     ).scalars()
-    return [CardView(card, "active") for card in cards]
+    return [CardView(card, card.status) for card in cards]
+
+
+@dataclass(frozen=True)
+class QueuedCard:
+    """A card at the printer, with the name it prints so the clerk knows whose it is."""
+
+    view: CardView
+    printed_name: str
+    latin_name: str | None
+
+
+def print_queue(
+    session: DbSession, *, keys: registry.RegistryKeys, actor: Staff | None, now: datetime
+) -> list[QueuedCard]:
+    """:func:`printable_cards` with their printed names, opened here for the clerk.
+
+    Listing names is a look into the registry, so it is audited like a search (the number
+    listed, no names).
+    """
+    views = printable_cards(session, now=now)
+    residents = [view.card.resident for view in views if view.card.resident is not None]
+    wrapped = keys.keystore.get_many(resident.public_id for resident in residents)
+    queued = []
+    for view in views:
+        resident = view.card.resident
+        if resident is None or resident.public_id not in wrapped:
+            continue
+        printed = registry.open_details(resident, keys, wrapped[resident.public_id]).printed
+        queued.append(QueuedCard(view, printed.name, printed.latin))
+    audit.record(
+        session,
+        actor=actor,
+        action="cards.print_queue",
+        target_type="cards",
+        target_ref="print_queue",
+        now=now,
+        detail={"results": len(queued)},
+    )
+    return queued
 
 
 def cards_for_batch(session: DbSession, card_numbers: Iterable[str]) -> list[Card]:
@@ -155,7 +197,7 @@ def cards_for_batch(session: DbSession, card_numbers: Iterable[str]) -> list[Car
         list(
             session.execute(
                 select(Card)
-                .where(Card.number.in_(numbers), Card.status == "active")
+                .where(Card.number.in_(numbers), Card.status.in_(PRINTABLE_STATUSES))
                 .order_by(Card.issued_at, Card.id)
             ).scalars()
         )
@@ -206,7 +248,11 @@ def mark_batch_printed(
     cards = list(
         session.scalars(
             select(Card)
-            .where(Card.id.in_(card_ids), Card.status == "active", Card.resident_id.is_not(None))
+            .where(
+                Card.id.in_(card_ids),
+                Card.status.in_(PRINTABLE_STATUSES),
+                Card.resident_id.is_not(None),
+            )
             .order_by(Card.id)
         )
     )

@@ -50,7 +50,9 @@ LIST_TTL_SECONDS = 300
 LIST_LIFETIME = timedelta(days=7)
 RESIGN_AFTER = timedelta(hours=1)
 COUNT_FLUSH_SECONDS = 60.0
-STATE_BITS = {"revoked": STATUS_REVOKED, "suspended": STATUS_SUSPENDED}
+# A pending card (printed, not handed over yet) is published as suspended: until the
+# resident holds it, only the card it replaces verifies as valid.
+STATE_BITS = {"revoked": STATUS_REVOKED, "suspended": STATUS_SUSPENDED, "pending": STATUS_SUSPENDED}
 
 
 @dataclass(frozen=True)

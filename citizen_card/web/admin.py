@@ -10,10 +10,18 @@ from werkzeug.wrappers import Response
 from citizen_card import database, limits
 from citizen_card.context import app_context
 from citizen_card.extensions import db
-from citizen_card.models import AuditEvent, Staff
+from citizen_card.models import Staff
 from citizen_card.models.staff import ROLES
 from citizen_card.models.types import MAX_INTEGER
-from citizen_card.services import accounts, publication, search
+from citizen_card.services import (
+    accounts,
+    audit,
+    compromise,
+    instance_settings,
+    keyring,
+    publication,
+    search,
+)
 from citizen_card.services.errors import DomainError
 from citizen_card.web.common import current_staff, flash_error, ok, role_required
 from citizen_card.web.forms import FieldError, field_errors
@@ -106,12 +114,10 @@ def staff_reset(staff_id: int) -> str:
 @role_required("auditor", "admin")
 def audit_log() -> str:
     before = request.args.get("before", type=int)
-    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(AUDIT_PAGE)
     # Like a "before" that is not a number, one out of range shows the newest page.
-    if before and 0 < before <= MAX_INTEGER:
-        query = query.where(AuditEvent.seq < before)
-    events = db.session.execute(query).scalars().all()
-    return render_template("admin/audit.html", events=events, page_size=AUDIT_PAGE)
+    in_range = before is not None and 0 < before <= MAX_INTEGER
+    rows = audit.page(db.session, before=before if in_range else None, limit=AUDIT_PAGE)
+    return render_template("admin/audit.html", rows=rows, page_size=AUDIT_PAGE)
 
 
 @bp.get("/searches")
@@ -143,3 +149,62 @@ def verifications() -> str:
 
 def _reason_order(reason: str) -> tuple[int, str]:
     return (0 if reason == "ok" else 1, reason)
+
+
+# ---------------------------------------------------------------------------------------
+# Signing keys and the instance's settings
+
+
+@bp.get("/keys")
+@role_required("admin")
+def keys() -> str:
+    return render_template("admin/keys.html", keys=compromise.key_overview(db.session))
+
+
+@bp.post("/keys/rotate")
+@role_required("admin")
+def keys_rotate() -> Response:
+    ctx = app_context()
+    key = keyring.rotate(db.session, ctx.settings, now=ctx.now(), actor=current_staff())
+    db.session.commit()
+    ok(
+        _(
+            "New signing key %(kid)s. The previous key is retired: its cards still verify.",
+            kid=key.kid,
+        )
+    )
+    return redirect(url_for("admin.keys"))
+
+
+@bp.route("/keys/<kid>/revoke", methods=["GET", "POST"])
+@role_required("admin")
+def keys_revoke(kid: str) -> Response | str | tuple[str, int]:
+    ctx = app_context()
+    if request.method == "GET" or request.form.get("confirm") != "revoke":
+        overview = compromise.cards_to_recall(db.session, kid[:16])
+        missing = request.method == "POST"
+        return render_template("admin/key_revoke.html", overview=overview, not_confirmed=missing), (
+            422 if missing else 200
+        )
+    done = compromise.revoke_key(
+        db.session, ctx.settings, kid[:16], now=ctx.now(), actor=current_staff()
+    )
+    db.session.commit()
+    ok(
+        _(
+            "Key %(kid)s is revoked. %(cards)d card(s) it signed are revoked; "
+            "%(residents)d resident(s) need a new card (clerks see them under Cards to reissue).",
+            kid=done.kid,
+            cards=done.cards_revoked,
+            residents=done.residents_to_recall,
+        )
+    )
+    return redirect(url_for("admin.keys"))
+
+
+@bp.get("/settings")
+@role_required("admin")
+def settings() -> str:
+    return render_template(
+        "admin/settings.html", rows=instance_settings.describe(app_context().settings)
+    )

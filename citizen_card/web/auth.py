@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -12,13 +14,17 @@ from citizen_card.context import app_context
 from citizen_card.extensions import db, limiter
 from citizen_card.models import Staff
 from citizen_card.models.staff import ROLES
-from citizen_card.services import accounts, second_factor
+from citizen_card.services import accounts, audit, second_factor
 from citizen_card.services.errors import DomainError
 from citizen_card.web.common import current_staff, ok, role_required
 from citizen_card.web.forms import FieldError, field_errors, one_error
 
 bp = Blueprint("auth", __name__)
 PENDING_SECONDS = 300
+# Every login in this period after an administrator reset the password says so: showing
+# it once would let the administrator, logging in first with the one-time password,
+# see it in the clerk's place.
+RESET_NOTICE_PERIOD = timedelta(days=30)
 # Pages a staff member may open before choosing a password and enrolling a second factor.
 SETUP_ENDPOINTS = {
     "auth.change_password",
@@ -103,8 +109,20 @@ def _complete_login(staff: Staff) -> Response | tuple[str, int]:
         ), 401
     _fresh_cookie()
     session["sid"] = accounts.start_session(db.session, staff, now=ctx.now())
+    resets = audit.resets_of(db.session, staff, since=ctx.now() - RESET_NOTICE_PERIOD)
     db.session.commit()
     login_user(staff)
+    for reset in resets:
+        flash(
+            _(
+                "Your password was reset by an administrator (%(admin)s) on %(date)s UTC. "
+                "Whoever knew the one-time password could log in as you; if you did not "
+                "ask for this, tell your manager.",
+                admin=reset.by,
+                date=reset.at.strftime("%Y-%m-%d %H:%M"),
+            ),
+            "info",
+        )
     if staff.must_change_password:
         return redirect(url_for("auth.change_password"))
     return redirect(url_for("site.index"))

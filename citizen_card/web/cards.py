@@ -27,7 +27,7 @@ from citizen_card import database, languages
 from citizen_card.context import app_context
 from citizen_card.extensions import db
 from citizen_card.services import cards, city, downloads, issuance, print_jobs, printing, registry
-from citizen_card.services.errors import ValidationFailed
+from citizen_card.services.errors import DomainError, ValidationFailed
 from citizen_card.web.common import current_staff, ok, role_required, shown_again, uploaded_file
 from citizen_card.web.forms import field_errors
 from verify.language import SUPPORTED
@@ -128,33 +128,6 @@ def print_card(card_number: str) -> Response:
     )
 
 
-@bp.post("/cards/<card_number>/renew")
-@role_required("clerk")
-def renew(card_number: str) -> tuple[str, int]:
-    ctx = app_context()
-    card = cards.get_card(db.session, card_number)
-    issued = issuance.renew(
-        db.session, card, settings=ctx.settings, actor=current_staff(), now=ctx.now()
-    )
-    return _issued_receipt(issued)
-
-
-@bp.post("/cards/<card_number>/replace")
-@role_required("clerk")
-def replace(card_number: str) -> tuple[str, int]:
-    ctx = app_context()
-    card = cards.get_card(db.session, card_number)
-    issued = issuance.replace(
-        db.session,
-        card,
-        request.form.get("reason", ""),
-        settings=ctx.settings,
-        actor=current_staff(),
-        now=ctx.now(),
-    )
-    return _issued_receipt(issued)
-
-
 @bp.post("/cards/<card_number>/download-code")
 @role_required("clerk")
 def download_code(card_number: str) -> tuple[str, int]:
@@ -183,9 +156,83 @@ def _back_to_card(card_number: str, message: str) -> BaseResponse:
     return redirect(url_for("cards.show", card_number=card_number))
 
 
+# ---------------------------------------------------------------------------------------
+# Actions that take a card away or make a new one: each goes through a confirmation page
+# naming the card and its holder. The page posts `confirm=1`; a post without it (an old
+# form, a script) gets the confirmation page instead of the action.
+
+CONFIRMED_ACTIONS = ("revoke", "suspend", "replace", "renew")
+
+
+def _confirmation(
+    card_number: str, action: str, *, error: DomainError | None = None, reason: str = ""
+) -> tuple[str, int]:
+    ctx = app_context()
+    confirm = cards.action_view(
+        db.session, card_number, keys=ctx.registry_keys, actor=current_staff(), now=ctx.now()
+    )
+    db.session.commit()
+    reasons = {"revoke": issuance.REVOKE_REASONS, "replace": issuance.REPLACE_REASONS}
+    return render_template(
+        "cards/confirm.html",
+        action=action,
+        confirm=confirm,
+        view=confirm.view,
+        reasons=reasons.get(action, ()),
+        reason_labels=issuance.REASON_LABELS,
+        at_once_reasons=issuance.REVOKE_AT_ONCE_REASONS,
+        chosen=reason,
+        error=error,
+    ), (error.status if error is not None else 200)
+
+
+def _confirmed() -> bool:
+    return request.form.get("confirm") == "1"
+
+
+@bp.get("/cards/<card_number>/<any(revoke, suspend, replace, renew):action>")
+@role_required("clerk")
+@database.writes  # an audited reading: the page names the resident
+def confirm(card_number: str, action: str) -> tuple[str, int]:
+    return _confirmation(card_number, action)
+
+
+@bp.post("/cards/<card_number>/renew")
+@role_required("clerk")
+def renew(card_number: str) -> tuple[str, int]:
+    if not _confirmed():
+        return _confirmation(card_number, "renew")
+    ctx = app_context()
+    card = cards.get_card(db.session, card_number)
+    issued = issuance.renew(
+        db.session, card, settings=ctx.settings, actor=current_staff(), now=ctx.now()
+    )
+    return _issued_receipt(issued)
+
+
+@bp.post("/cards/<card_number>/replace")
+@role_required("clerk")
+def replace(card_number: str) -> tuple[str, int]:
+    reason = request.form.get("reason", "")
+    if not _confirmed():
+        return _confirmation(card_number, "replace", reason=reason)
+    ctx = app_context()
+    card = cards.get_card(db.session, card_number)
+    try:
+        issued = issuance.replace(
+            db.session, card, reason, settings=ctx.settings, actor=current_staff(), now=ctx.now()
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _confirmation(card_number, "replace", error=exc, reason=reason)
+    return _issued_receipt(issued)
+
+
 @bp.post("/cards/<card_number>/suspend")
 @role_required("clerk")
-def suspend(card_number: str) -> BaseResponse:
+def suspend(card_number: str) -> BaseResponse | tuple[str, int]:
+    if not _confirmed():
+        return _confirmation(card_number, "suspend")
     card = cards.get_card(db.session, card_number)
     issuance.suspend(db.session, card, actor=current_staff(), now=app_context().now())
     return _back_to_card(card.number, _("The card is suspended."))
@@ -201,15 +248,16 @@ def reinstate(card_number: str) -> BaseResponse:
 
 @bp.post("/cards/<card_number>/revoke")
 @role_required("clerk")
-def revoke(card_number: str) -> BaseResponse:
+def revoke(card_number: str) -> BaseResponse | tuple[str, int]:
+    reason = request.form.get("reason", "")
+    if not _confirmed():
+        return _confirmation(card_number, "revoke", reason=reason)
     card = cards.get_card(db.session, card_number)
-    issuance.revoke(
-        db.session,
-        card,
-        request.form.get("reason", ""),
-        actor=current_staff(),
-        now=app_context().now(),
-    )
+    try:
+        issuance.revoke(db.session, card, reason, actor=current_staff(), now=app_context().now())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _confirmation(card_number, "revoke", error=exc, reason=reason)
     return _back_to_card(card.number, _("The card is revoked."))
 
 
@@ -219,6 +267,18 @@ def hand_over(card_number: str) -> BaseResponse:
     card = cards.get_card(db.session, card_number)
     issuance.hand_over(db.session, card, actor=current_staff(), now=app_context().now())
     return _back_to_card(card.number, _("The card is marked as handed over."))
+
+
+@bp.get("/cards/<card_number>/state.json")
+@role_required("clerk")
+def state(card_number: str) -> dict[str, Any]:
+    """What the card page's script polls after "Print": printed yet, handed over yet."""
+    view = cards.view_card(db.session, card_number, now=app_context().now())
+    return {
+        "state": view.state,
+        "printed": view.card.printed_at is not None,
+        "handed_over": view.card.handed_over_at is not None,
+    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -234,9 +294,14 @@ def _own_job(job_id: str) -> print_jobs.PrintJob:
 
 @bp.get("/cards/print")
 @role_required("clerk")
+@database.writes  # an audited reading: the list names the residents
 def batch() -> str:
-    views = printing.printable_cards(db.session, now=app_context().now())
-    return render_template("cards/batch.html", views=views)
+    ctx = app_context()
+    queued = printing.print_queue(
+        db.session, keys=ctx.registry_keys, actor=current_staff(), now=ctx.now()
+    )
+    db.session.commit()
+    return render_template("cards/batch.html", queued=queued)
 
 
 @bp.post("/cards/print")

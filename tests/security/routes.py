@@ -54,6 +54,10 @@ ACCESS: dict[str, frozenset[str]] = {
     "admin.audit_log": frozenset({"admin", "auditor"}),
     "admin.searches": frozenset({"admin", "auditor"}),
     "admin.verifications": ADMIN,
+    "admin.keys": ADMIN,
+    "admin.keys_rotate": ADMIN,
+    "admin.keys_revoke": ADMIN,
+    "admin.settings": ADMIN,
     "cards.city_settings": ADMIN,
     "cards.city_preview": ADMIN,
     # counter pages: clerks only (admins and auditors never see residents)
@@ -78,6 +82,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "cards.reinstate": CLERK,
     "cards.revoke": CLERK,
     "cards.hand_over": CLERK,
+    "cards.confirm": CLERK,
+    "cards.state": CLERK,
     "cards.batch": CLERK,
     "cards.batch_start": CLERK,
     "cards.batch_job": CLERK,
@@ -115,6 +121,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "api_cards.revoke": CLERK,
     "api_cards.suspend": CLERK,
     "api_cards.reinstate": CLERK,
+    "api_cards.renew": CLERK,
+    "api_cards.replace": CLERK,
+    "api_cards.hand_over": CLERK,
     # the verifying side: public by design, and it records nothing about who was checked
     "verify.api_verify": PUBLIC,
     "verify.landing": PUBLIC,
@@ -154,8 +163,10 @@ EXPECTED_ERRORS: dict[tuple[str, str], frozenset[int]] = {
     ("cards.batch_start", "POST"): frozenset({422}),  # an empty selection (no thread)
     ("cards.renew", "POST"): frozenset({409}),  # the card is far from expiry
     ("cards.receipt", "POST"): frozenset({400}),  # no download code given
+    ("api_cards.hand_over", "POST"): frozenset({409}),  # the card is not printed yet
     ("cards.reinstate", "POST"): frozenset({409}),  # the card is not suspended
     ("cards.hand_over", "POST"): frozenset({409}),  # the card is not printed yet
+    ("admin.keys_revoke", "POST"): frozenset({422}),  # not confirmed: the page again
     ("api_cards.reinstate", "POST"): frozenset({409}),
 }
 
@@ -260,6 +271,15 @@ class World:
             db.session.commit()
             return place.id, place.ref, request.id
 
+    def signing_kid(self) -> str:
+        from citizen_card.extensions import db
+        from citizen_card.services import keyring
+
+        with self.app.app_context():
+            key = keyring.active_key(db.session)
+            assert key is not None
+            return key.kid
+
     def print_job(self, role: str) -> str:
         """A finished batch print job owned by ``role``'s account."""
         from citizen_card.context import app_context
@@ -287,6 +307,7 @@ class Targets:
     place_id: int
     place_ref: str
     request_id: int
+    kid: str = ""
 
     def value(self, endpoint: str, name: str) -> Any:
         if endpoint in ("static", "verify.static") and name == "filename":
@@ -298,9 +319,11 @@ class Targets:
             "staff_id": self.staff_id,
             "job_id": self.job_id,
             "face": "front",
+            "action": "suspend",
             "place_id": self.place_id,
             "key": self.place_ref,
             "request_id": self.request_id,
+            "kid": self.kid,
         }
         if name not in values:
             raise AssertionError(
@@ -322,6 +345,7 @@ def make_targets(world: World) -> Targets:
         place_id=place_id,
         place_ref=place_ref,
         request_id=request_id,
+        kid=world.signing_kid(),
     )
 
 
@@ -390,8 +414,10 @@ def request_body(endpoint: str, method: str, targets: Targets) -> dict[str, Any]
             }
         },
         ("residents.erase", "POST"): {"data": {"confirm": "erase"}},
-        ("cards.replace", "POST"): {"data": {"reason": "lost"}},
-        ("cards.revoke", "POST"): {"data": {"reason": "lost"}},
+        ("cards.replace", "POST"): {"data": {"reason": "lost", "confirm": "1"}},
+        ("cards.revoke", "POST"): {"data": {"reason": "lost", "confirm": "1"}},
+        ("cards.suspend", "POST"): {"data": {"confirm": "1"}},
+        ("cards.renew", "POST"): {"data": {"confirm": "1"}},
         ("cards.batch_start", "POST"): {"data": {}},
         ("portal.download", "POST"): {
             "data": {"card_number": targets.card_number, "code": "AAAA-AAAA-AAAA"}
@@ -404,6 +430,9 @@ def request_body(endpoint: str, method: str, targets: Targets) -> dict[str, Any]
         ("api_v1.put_photo", "PUT"): {"data": photo_bytes(), "content_type": "image/jpeg"},
         ("api_cards.revoke", "POST"): {"json": {"reason": "lost"}},
         ("api_cards.suspend", "POST"): {"json": {}},
+        ("api_cards.replace", "POST"): {"json": {"reason": "damaged"}},
+        ("api_cards.renew", "POST"): {"json": {}},
+        ("api_cards.hand_over", "POST"): {"json": {}},
         ("api_cards.reinstate", "POST"): {"json": {}},
         ("verify.api_verify", "POST"): {"json": {"qr": "HTTPS://VERIFY.EXAMPLE/V#AAAA"}},
         ("places.join", "POST"): {"data": JOIN_REQUEST},

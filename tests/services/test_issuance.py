@@ -161,7 +161,7 @@ def test_suspend_reinstate_revoke_and_forbidden_transitions(
     assert _events(card.number)[-1][1] == {"reason": "stolen"}
 
 
-def test_renew_and_replace_revoke_the_old_card_in_the_same_transaction(
+def test_renew_keeps_the_old_card_until_the_new_one_is_handed_over(
     ctx: None, make_resident: Callable[..., str]
 ) -> None:
     public_id = make_resident()
@@ -170,23 +170,68 @@ def test_renew_and_replace_revoke_the_old_card_in_the_same_transaction(
 
     renewed = issuance.renew(db.session, first, settings=c.settings, actor=None, now=c.now())
     db.session.commit()
-    assert (first.status, first.revocation_reason) == ("revoked", "renewed")
+    # The resident's working card keeps working; the new one waits for the hand-over.
+    assert (first.status, first.revocation_reason) == ("active", None)
+    assert (renewed.card.status, renewed.card.replaces_id) == ("pending", first.id)
     assert renewed.card.number != first.number
     assert _events(renewed.card.number)[0] == (
         "card.renew",
-        {"resident": public_id, "replaces": first.number, "reason": "renewed"},
+        {"resident": public_id, "replaces": first.number, "reason": "renewed", "pending": True},
     )
+    # One renewal at a time.
+    with pytest.raises(Conflict) as caught:
+        issuance.renew(db.session, first, settings=c.settings, actor=None, now=c.now())
+    assert caught.value.code == "has_pending_card"
+    db.session.rollback()
+    with pytest.raises(DomainError) as refused:
+        issuance.hand_over(db.session, renewed.card, actor=None, now=c.now())
+    assert refused.value.code == "not_printed"
 
-    issuance.suspend(db.session, renewed.card, actor=None, now=c.now())
-    with pytest.raises(ValidationFailed):
-        issuance.replace(
-            db.session, renewed.card, "renewed", settings=c.settings, actor=None, now=c.now()
-        )
-    replaced = issuance.replace(
-        db.session, renewed.card, "lost", settings=c.settings, actor=None, now=c.now()
+    renewed.card.printed_at = c.now()
+    # A suspension of the old card is not lifted by handing over its successor.
+    issuance.suspend(db.session, first, actor=None, now=c.now())
+    with pytest.raises(DomainError) as suspended:
+        issuance.hand_over(db.session, renewed.card, actor=None, now=c.now())
+    assert suspended.value.code == "replaced_card_suspended"
+    issuance.reinstate(db.session, first, actor=None, now=c.now())
+    issuance.hand_over(db.session, renewed.card, actor=None, now=c.now())
+    db.session.commit()
+    db.session.expire_all()
+    assert (first.status, first.revocation_reason) == ("revoked", "superseded")
+    assert first.download_code_hash is None
+    assert (renewed.card.status, renewed.card.handed_over_at is not None) == ("active", True)
+    assert _events(first.number)[-1] == ("card.revoke", {"reason": "superseded"})
+    assert _events(renewed.card.number)[-1] == ("card.hand_over", {"replaces": first.number})
+    with pytest.raises(Conflict) as again:
+        issuance.hand_over(db.session, renewed.card, actor=None, now=c.now())
+    assert again.value.code == "already_handed_over"
+
+
+def test_lost_or_stolen_revokes_at_once_damaged_waits(
+    ctx: None, make_resident: Callable[..., str]
+) -> None:
+    public_id = make_resident()
+    first = _issue(public_id).card
+    c = app_context()
+    damaged = issuance.replace(
+        db.session, first, "damaged", settings=c.settings, actor=None, now=c.now()
     )
     db.session.commit()
-    assert (renewed.card.status, renewed.card.revocation_reason) == ("revoked", "lost")
+    assert (first.status, damaged.card.status) == ("active", "pending")
+    # Cancelling the pending card (issued in error) leaves the working card as it was.
+    issuance.revoke(db.session, damaged.card, "issued_in_error", actor=None, now=c.now())
+    db.session.commit()
+    assert first.status == "active"
+
+    issuance.suspend(db.session, first, actor=None, now=c.now())
+    with pytest.raises(ValidationFailed):
+        issuance.replace(db.session, first, "renewed", settings=c.settings, actor=None, now=c.now())
+    replaced = issuance.replace(
+        db.session, first, "lost", settings=c.settings, actor=None, now=c.now()
+    )
+    db.session.commit()
+    assert (first.status, first.revocation_reason) == ("revoked", "lost")
+    assert replaced.card.status == "active"
     current = [
         v
         for v in cards.cards_of(db.session, registry.get(db.session, public_id), now=c.now())

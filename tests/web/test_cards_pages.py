@@ -59,15 +59,15 @@ def test_issue_from_the_resident_page_and_change_status(
         assert image.headers["Cache-Control"] == "no-store"
         assert Image.open(io.BytesIO(image.data)).size[0] > 400
 
-    suspended = _post(clerk_client, f"/cards/{number}/suspend")
+    suspended = _post(clerk_client, f"/cards/{number}/suspend", confirm="1")
     assert suspended.status_code == 302  # type: ignore[attr-defined]
     assert "suspended" in clerk_client.get(f"/cards/{number}").get_data(as_text=True)
-    not_again = _post(clerk_client, f"/cards/{number}/suspend")
+    not_again = _post(clerk_client, f"/cards/{number}/suspend", confirm="1")
     assert not_again.status_code == 409  # type: ignore[attr-defined]
     _post(clerk_client, f"/cards/{number}/reinstate")
-    bad = _post(clerk_client, f"/cards/{number}/revoke", reason="bored")
+    bad = _post(clerk_client, f"/cards/{number}/revoke", reason="bored", confirm="1")
     assert bad.status_code == 422  # type: ignore[attr-defined]
-    _post(clerk_client, f"/cards/{number}/revoke", reason="lost")
+    _post(clerk_client, f"/cards/{number}/revoke", reason="lost", confirm="1")
     with app.app_context():
         card = db.session.execute(select(Card)).scalar_one()
         assert (card.status, card.revocation_reason) == ("revoked", "lost")
@@ -94,18 +94,23 @@ def test_print_renew_replace_and_new_code(
     assert fresh.status_code == 200  # type: ignore[attr-defined]
     assert code not in fresh.get_data(as_text=True)  # type: ignore[attr-defined]
 
-    renewed = _post(clerk_client, f"/cards/{number}/renew")
+    renewed = _post(clerk_client, f"/cards/{number}/renew", confirm="1")
     assert renewed.status_code == 201  # type: ignore[attr-defined]
     new_number = re.search(
         r'class="card-number">([0-9A-Z-]{14})<',
         renewed.get_data(as_text=True),  # type: ignore[attr-defined]
     )
     assert new_number and new_number.group(1) != number
-    replaced = _post(clerk_client, f"/cards/{new_number.group(1)}/replace", reason="damaged")
+    # The new card is printed and handed over; only then is the old one revoked.
+    _post(clerk_client, f"/cards/{new_number.group(1)}/print")
+    _post(clerk_client, f"/cards/{new_number.group(1)}/hand-over")
+    replaced = _post(
+        clerk_client, f"/cards/{new_number.group(1)}/replace", reason="stolen", confirm="1"
+    )
     assert replaced.status_code == 201  # type: ignore[attr-defined]
     with app.app_context():
         reasons = dict(db.session.execute(select(Card.number, Card.revocation_reason)).all())
-        assert sorted(r for r in reasons.values() if r) == ["damaged", "renewed"]
+        assert sorted(r for r in reasons.values() if r) == ["stolen", "superseded"]
         assert db.session.execute(
             select(Card.printed_at).where(Card.number == number.replace("-", ""))
         ).scalar_one()

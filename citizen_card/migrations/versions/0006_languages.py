@@ -1,7 +1,7 @@
 """a language per staff account
 
 Revision ID: 0006_languages
-Revises: 0004_name_order
+Revises: 0005_card_handover
 Create Date: 2026-12-01 12:30:00
 
 Staff pages follow the account's language (NULL: the city's default, a city_setting
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_languages"
-down_revision = "0004_name_order"
+down_revision = "0005_card_handover"
 branch_labels = None
 depends_on = None
 
