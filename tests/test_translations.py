@@ -272,6 +272,8 @@ class _VisibleText(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         text = " ".join(data.replace("§", " ").split())
+        if '="' in text:  # markup a macro writes as text (attributes), not words
+            return
         if not self._hidden and _WORD.search(text):
             self.found.append(text)
 

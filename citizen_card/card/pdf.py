@@ -59,6 +59,9 @@ class CardLabels:
     verify: str = "Check this card at"
     access: str = "This card gives access to"
     found: str = "If found, please return to"
+    places: str = "Where the card is accepted"
+    #: The address of the places directory (no scheme), or empty: no such line.
+    places_address: str = ""
     what: tuple[str, ...] = ()
     no_status: tuple[str, ...] = ()
     languages: tuple[str, ...] = ("en",)
@@ -308,6 +311,8 @@ def back_layout(design: CardDesign, labels: CardLabels) -> tuple[list[back.Place
         sections.append(back.Section(None, labels.no_status, 6, False, colors))
     if design.verify_url:
         sections.append(back.Section(labels.verify, (design.verify_url,), 8.5, True))
+    if labels.places_address:
+        sections.append(back.Section(labels.places, (labels.places_address,), 6.5, True))
     if design.access_text:
         sections.append(back.Section(labels.access, (design.access_text,), 6.5))
     if design.multilingual_line:

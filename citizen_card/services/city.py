@@ -215,7 +215,7 @@ def _validate_languages(raw: dict[str, Any]) -> dict[str, str]:
 
 
 # The labels the card prints in capitals (pdf.py upper-cases them).
-UPPER_CASE_LABELS = frozenset({"card_number", "valid_until", "verify", "access", "found"})
+UPPER_CASE_LABELS = frozenset({"card_number", "valid_until", "verify", "access", "found", "places"})
 
 
 def turkish_for_upper_case(text: str) -> str:
@@ -227,7 +227,12 @@ def turkish_for_upper_case(text: str) -> str:
 def printed_labels(session: DbSession, settings: Settings) -> CardLabels:
     """The card's words in the city's label languages, as the card prints them now."""
     design = load(session, settings)
-    return card_labels(design.labels_in(settings), design.city_name)
+    labels = card_labels(design.labels_in(settings), design.city_name)
+    if not settings.places_on_card:
+        return labels
+    from citizen_card.services.places import public_address
+
+    return replace(labels, places_address=public_address(settings).split("://", 1)[-1])
 
 
 def validate_logo(data: bytes) -> bytes:
@@ -330,6 +335,7 @@ def card_labels(languages: Sequence[str], city_name: str) -> CardLabels:
             ("verify", _("Check this card at")),
             ("access", _("This card gives access to")),
             ("found", _("If found, please return to")),
+            ("places", _("Where the card is accepted")),
             ("what", _("Local citizenship card of %(city)s", city=city_name)),
             ("no_status", _("This card does not show nationality or immigration status.")),
         )
@@ -348,7 +354,7 @@ def card_labels(languages: Sequence[str], city_name: str) -> CardLabels:
                 if text not in words[key]:  # a catalogue not there yet gives English twice
                     words[key].append(text)
     short = {key: " / ".join(words[key]) for key in ("card_number", "valid_until", "verify")}
-    short |= {key: " / ".join(words[key]) for key in ("access", "found")}
+    short |= {key: " / ".join(words[key]) for key in ("access", "found", "places")}
     return CardLabels(
         **short,
         what=tuple(words["what"]),

@@ -26,7 +26,16 @@ from werkzeug.wrappers import Response as BaseResponse
 from citizen_card import database, languages
 from citizen_card.context import app_context
 from citizen_card.extensions import db
-from citizen_card.services import cards, city, downloads, issuance, print_jobs, printing, registry
+from citizen_card.services import (
+    cards,
+    city,
+    downloads,
+    issuance,
+    places,
+    print_jobs,
+    printing,
+    registry,
+)
 from citizen_card.services.errors import DomainError, ValidationFailed
 from citizen_card.web.common import current_staff, ok, role_required, shown_again, uploaded_file
 from citizen_card.web.forms import field_errors
@@ -53,8 +62,10 @@ def _receipt(
         language=chosen,
         portal_url=url_for("portal.my_card", lang=chosen, _external=True),
     )
+    places_line = places.card_line(app_context().settings, chosen)
     with force_locale(chosen):
-        sheet = Markup(render_template("cards/_receipt_sheet.html", receipt=receipt))  # noqa: S704 -- a template's own output, escaped by Jinja
+        drawn = render_template("cards/_receipt_sheet.html", receipt=receipt, places=places_line)
+    sheet = Markup(drawn)  # noqa: S704 -- a template's own output, escaped by Jinja
     page = render_template("cards/receipt.html", view=issued_card, receipt=receipt, sheet=sheet)
     return page, status
 
