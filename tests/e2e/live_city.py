@@ -58,8 +58,9 @@ class LiveCity:
     card_number: str
     qr: str
 
-    def new_clerk(self) -> str:
-        """A clerk account of its own for each login: logins are limited per account."""
+    def new_clerk(self, language: str | None = None) -> str:
+        """A clerk account of its own for each login (logins are limited per account),
+        whose staff pages speak ``language`` (None: the city's default)."""
         with self.app.app_context():
             ctx = app_context()
             clerk = accounts.create_staff(
@@ -72,6 +73,7 @@ class LiveCity:
                 actor=None,
                 must_change_password=False,
             )
+            clerk.language = language
             db.session.commit()
             return clerk.username
 
@@ -169,10 +171,11 @@ def _issue_card(app: Flask, token: str) -> dict[str, Any]:
     return card
 
 
-def log_in(page: Any, city: LiveCity) -> None:
-    """Log a new clerk in through the login form (in whatever language the page speaks)."""
+def log_in(page: Any, city: LiveCity, language: str | None = None) -> None:
+    """Log a new clerk in through the login form (in whatever language the page speaks);
+    the staff pages then speak the account's ``language``, as a clerk chooses it."""
     page.goto(f"{city.url}/login")
-    page.fill("#username", city.new_clerk())
+    page.fill("#username", city.new_clerk(language))
     page.fill("#password", TEST_PASSWORD)
     page.click("form[action$='/login'] button[type=submit]")
     page.wait_for_selector("#q")

@@ -170,7 +170,11 @@ def test_counter_pages_pass_axe(
         "() => performance.getEntriesByType('resource').map((e) => e.name.split('/').pop())"
     )
     assert any(name.startswith("devanagari-") for name in fetched), fetched
-    assert not any(name.startswith(("han-", "arabic-")) for name in fetched), fetched
+    # Only the scripts on the page: the language switch names each language in its own
+    # script (Arabic, Persian, Chinese, Cyrillic), but nothing here is Ethiopic, Bengali
+    # or Hebrew, so those slices stay on the server.
+    unused = ("ethiopic-", "bengali-", "hebrew-")
+    assert not any(name.startswith(unused) for name in fetched), fetched
 
     page.goto(f"{live_url}/residents/{public_id}/edit")
     findings.check(page, "resident-edit")

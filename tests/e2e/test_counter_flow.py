@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -59,15 +60,19 @@ def _log_in(page: Any, live_url: str, staff: Staff) -> None:
 
 @pytest.mark.parametrize("viewport", ["phone", "desk"])
 def test_register_to_hand_over_in_six_clicks_over_three_pages(
-    live_url: str, make_staff: Callable[..., Staff], artifacts: Path, viewport: str
+    live_url: str,
+    make_staff: Callable[..., Staff],
+    artifacts: Path,
+    viewport: str,
+    playwright_sync: Any,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
     clerk = make_staff("clerk")
     size = VIEWPORTS[viewport]
-    with sync_playwright() as playwright:
+    with nullcontext(playwright_sync) as playwright:
         browser = launch_chromium(
             playwright, ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
         )
@@ -156,13 +161,14 @@ def test_revoking_asks_first_and_works_by_keyboard_alone(
     make_resident: Callable[..., str],
     artifacts: Path,
     viewport: str,
+    playwright_sync: Any,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
     clerk = make_staff("clerk")
-    with sync_playwright() as playwright:
+    with nullcontext(playwright_sync) as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport=VIEWPORTS[viewport], locale="en-GB")
         _log_in(page, live_url, clerk)
@@ -216,13 +222,14 @@ def test_a_renewal_waits_for_the_hand_over_in_the_browser(
     make_resident: Callable[..., str],
     artifacts: Path,
     viewport: str,
+    playwright_sync: Any,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
     clerk = make_staff("clerk")
-    with sync_playwright() as playwright:
+    with nullcontext(playwright_sync) as playwright:
         browser = launch_chromium(playwright)
         context = browser.new_context(viewport=VIEWPORTS[viewport], locale="en-GB")
         page = context.new_page()
@@ -249,16 +256,20 @@ def test_a_renewal_waits_for_the_hand_over_in_the_browser(
 
 @pytest.mark.parametrize("viewport", ["phone", "desk"])
 def test_admin_pages_for_keys_and_settings_fit_the_screen(
-    live_url: str, make_staff: Callable[..., Staff], artifacts: Path, viewport: str
+    live_url: str,
+    make_staff: Callable[..., Staff],
+    artifacts: Path,
+    viewport: str,
+    playwright_sync: Any,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
     from tests.conftest import totp_codes
 
     admin = make_staff("admin")
-    with sync_playwright() as playwright:
+    with nullcontext(playwright_sync) as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport=VIEWPORTS[viewport], locale="en-GB")
         page.goto(f"{live_url}/login")
@@ -304,12 +315,13 @@ def test_the_a4_batch_page_names_the_cards(
     make_resident: Callable[..., str],
     artifacts: Path,
     viewport: str,
+    playwright_sync: Any,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     clerk = make_staff("clerk")
-    with sync_playwright() as playwright:
+    with nullcontext(playwright_sync) as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport=VIEWPORTS[viewport], locale="en-GB")
         _log_in(page, live_url, clerk)

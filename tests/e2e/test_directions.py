@@ -174,7 +174,7 @@ def test_the_main_pages_mirror_in_right_to_left_languages(
             page.goto(f"{city.url}/login")
             page.screenshot(path=str(folder / f"{lang}-login-{width}.png"), full_page=True)
             measured[f"login-{width}"] = page.evaluate(MEASURE)
-            log_in(page, city)
+            log_in(page, city, None if lang == "en" else lang)
             for name, address, ready in _pages(city):
                 page.goto(f"{city.url}{address}")
                 if name == "residents-search":

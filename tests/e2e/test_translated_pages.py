@@ -133,7 +133,7 @@ def test_each_catalogue_leaves_no_english_on_the_main_pages(
             seen[name] = visible_texts(page)
             looks[name] = page.evaluate("[document.documentElement.lang, document.dir]")
             page.screenshot(path=str(folder / f"{lang}-{name}.png"), full_page=True)
-        log_in(page, city)
+        log_in(page, city, lang)
         page.goto(f"{city.url}/residents/new")
         page.wait_for_selector("#given_names")
         seen["residents-form"] = visible_texts(page)

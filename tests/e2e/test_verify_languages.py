@@ -59,6 +59,7 @@ def test_each_language_used_is_kept_for_offline_use(
         assert _saved_languages(page, "/V") == {code}
 
         # The switch: a plain link; the page comes in English and is kept as well.
+        page.locator(".language-switch summary").click()  # the switch opens on demand
         page.get_by_role("link", name="English").click()
         page.wait_for_load_state()
         assert _lang(page) == "en"
