@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -544,19 +545,31 @@ def render_sheet_pdf(
 # ---------------------------------------------------------------------------------------
 # PNG preview
 
+#: Held while this process calls PDFium (one thread at a time: it is not thread-safe).
+PDFIUM_LOCK = threading.Lock()
+
 
 def render_card_png(card: CardFace, design: CardDesign, *, dpi: int = 200) -> tuple[bytes, bytes]:
-    """PNG previews (front, back) of the card, rasterised from the PDF with PDFium."""
+    """PNG previews (front, back) of the card, rasterised from the PDF with PDFium.
+
+    PDFium is not thread-safe, not even across documents (pypdfium2's documentation):
+    two previews rendered at once by the server's threads crashed the process. So only
+    one thread at a time works with it (:data:`PDFIUM_LOCK`); the PDF itself is drawn
+    by ReportLab before, outside the lock.
+    """
     import pypdfium2  # local: only previews need PDFium
 
-    document = pypdfium2.PdfDocument(render_card_pdf(card, design))
-    try:
-        images: list[bytes] = []
-        for index in range(2):
-            bitmap = document[index].render(scale=dpi / 72)
-            buffer = io.BytesIO()
-            bitmap.to_pil().save(buffer, format="PNG", optimize=False)
-            images.append(buffer.getvalue())
-    finally:
-        document.close()
+    pdf = render_card_pdf(card, design)
+    images: list[bytes] = []
+    with PDFIUM_LOCK:
+        document = pypdfium2.PdfDocument(pdf)
+        try:
+            # copy(): an image of its own, not a view of PDFium's buffer.
+            bitmaps = [document[i].render(scale=dpi / 72).to_pil().copy() for i in range(2)]
+        finally:
+            document.close()
+    for bitmap in bitmaps:
+        buffer = io.BytesIO()
+        bitmap.save(buffer, format="PNG", optimize=False)
+        images.append(buffer.getvalue())
     return images[0], images[1]

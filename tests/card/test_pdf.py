@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from card_helpers import decode_all, make_qr_text, page_count, page_size_mm, page_text, render
@@ -227,3 +228,20 @@ def test_png_previews(card_factory: Callable[..., CardFace], design: CardDesign)
         assert image.width == pytest.approx(85.6 / 25.4 * 150, abs=2)
     decoded = decode_all(Image.open(io.BytesIO(front)).convert("L"))
     assert len(decoded) == 1
+
+
+def test_previews_rendered_by_many_threads_at_once(
+    card_factory: Callable[..., CardFace], design: CardDesign
+) -> None:
+    """PDFium is not thread-safe: the counter's two preview images, asked for at once by
+    a threaded server, aborted the whole process. Eight threads now render side by side."""
+    card = card_factory()
+
+    def preview(_: int) -> tuple[bytes, bytes]:
+        return render_card_png(card, design, dpi=72)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(preview, range(24)))
+    assert len(set(results)) == 1  # the same pictures every time
+    front, back = results[0]
+    assert Image.open(io.BytesIO(front)).size == Image.open(io.BytesIO(back)).size
