@@ -6,7 +6,7 @@ from flask import Flask
 
 from citizen_card import wiring
 from citizen_card.config import ConfigError, Settings, load_settings
-from citizen_card.paths import ROOT, instance_path_from_env
+from citizen_card.paths import PACKAGE, instance_path_from_env
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_path=str(settings.instance_path),
-        template_folder=str(ROOT / "templates"),
+        template_folder=str(PACKAGE / "templates"),
         static_folder="static",
     )
     wiring.init_app(app, settings)

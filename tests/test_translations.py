@@ -281,7 +281,7 @@ class _VisibleText(HTMLParser):
 _WORD = re.compile(r"[^\W\d_]{2,}")
 # Not words of a language: a time zone, the shape of a code, a CSS class set in a block.
 _NOT_WORDS = frozenset({"UTC ·", "XXXX-XXXX-XXXX", "page page--wide"})
-TEMPLATE_DIRS = (ROOT / "templates", ROOT / "verify" / "templates")
+TEMPLATE_DIRS = (ROOT / "citizen_card" / "templates", ROOT / "verify" / "templates")
 
 
 def test_no_template_text_escapes_gettext() -> None:

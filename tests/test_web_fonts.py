@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -140,3 +143,23 @@ def test_the_stand_alone_verifier_links_the_fonts_only_when_its_policy_allows_th
         CONTENT_SECURITY_POLICY + "; font-src 'self'"
     )
     assert link in with_fonts.get_data(as_text=True)
+
+
+def test_an_ordinary_wheel_holds_catalogues_fonts_and_pages(tmp_path: Path) -> None:
+    """``pip wheel .`` (what ``pip install .`` builds) carries what the service needs to
+    run anywhere: compiled catalogues (not kept in git), the fonts, the templates."""
+    out = tmp_path / "wheel"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "--quiet", "--wheel-dir", str(out), str(ROOT)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stdout + build.stderr
+    (wheel,) = out.glob("citizen_card-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for code in ("fr", "pt", "ar", "zh"):
+        assert f"citizen_card/translations/{code}/LC_MESSAGES/messages.mo" in names, code
+    assert "verify/static/fonts/devanagari-regular.woff2" in names
+    assert "verify/static/fonts/OFL-1.1.txt" in names
+    assert "citizen_card/templates/base.html" in names
+    assert "verify/templates/verify/layout.html" in names

@@ -1,6 +1,6 @@
 """What the pages' forms share: the problems a form shows, and a photo kept across a retry.
 
-Templates show the problems with the macros of templates/_forms.html (the GOV.UK error
+Templates show the problems with the macros of citizen_card/templates/_forms.html (the GOV.UK error
 summary pattern): a summary at the top linking to each field, the message beside it.
 """
 

@@ -96,7 +96,7 @@ def _problems(error: DomainError | None, order: tuple[str, ...] = ()) -> dict[st
     for problem in problems:
         if problem.field and problem.field not in errors:
             errors[problem.field] = problem.translated()
-    # The summary every form shows (templates/_forms.html).
+    # The summary every form shows (citizen_card/templates/_forms.html).
     summary = [FieldError(p.field, p.translated()) for p in problems]
     if error is not None and not summary:
         summary = field_errors(error)
