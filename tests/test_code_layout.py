@@ -25,10 +25,10 @@ VERIFY_LAYERS: tuple[frozenset[str], ...] = (
             "verify.cardnumber",
             "verify.verdict",
             "verify.page_words",
-            "verify.language",
             "verify.page_language",
         }
     ),
+    frozenset({"verify.language"}),  # takes a language's direction from page_language
     frozenset({"verify.cose"}),
     frozenset({"verify.trust"}),
     frozenset({"verify.status"}),
