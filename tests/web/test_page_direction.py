@@ -25,7 +25,7 @@ def _html_element(page: str) -> str:
         ("ar", '<html lang="ar" dir="rtl">'),
         ("fa-IR,fa;q=0.9", '<html lang="fa" dir="rtl">'),
         ("fr", '<html lang="fr" dir="ltr">'),
-        ("de", '<html lang="en" dir="ltr">'),  # not offered: the default
+        ("ja", '<html lang="en" dir="ltr">'),  # not offered: the default
     ],
 )
 @pytest.mark.parametrize("path", ["/login", "/my-card", "/places", "/V", "/scan", "/nowhere"])

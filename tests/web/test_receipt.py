@@ -19,7 +19,7 @@ from citizen_card.models import AuditEvent, Card
 from citizen_card.paths import TRANSLATIONS
 from tests.conftest import csrf_token
 from tests.web.test_cards_pages import _issue
-from verify.language import SOURCE, catalogued
+from verify.language import SOURCE, catalogued, direction
 
 OFFERED = catalogued(TRANSLATIONS, compiled=True)
 
@@ -60,7 +60,7 @@ def test_the_receipt_is_in_the_city_language_until_the_resident_chooses(
         assert response.status_code == 200
         page = response.get_data(as_text=True)
         sheet = _sheet(page)
-        assert f'lang="{language}" dir="ltr"' in sheet
+        assert f'lang="{language}" dir="{direction(language)}"' in sheet
         assert read_svg_qr(page) == f"http://localhost/my-card?lang={language}"
         assert f"http://localhost/my-card?lang={language}" in sheet
         # The card number large, the code as printed, both kept left to right.
