@@ -62,8 +62,11 @@ class RouteLoggingHandler(WSGIRequestHandler):
 
 
 def make_test_server(app: Any, port: int = 0) -> Any:
-    """A threaded werkzeug server on 127.0.0.1 with :class:`RouteLoggingHandler`."""
-    return make_server("127.0.0.1", port, app, threaded=True, request_handler=RouteLoggingHandler)
+    """A threaded werkzeug server on 127.0.0.1 with :class:`RouteLoggingHandler`, each
+    response read whole and closed first (:func:`_buffered`)."""
+    return make_server(
+        "127.0.0.1", port, _buffered(app), threaded=True, request_handler=RouteLoggingHandler
+    )
 
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -203,7 +206,7 @@ class ServedCity:
         )
         self.publish(default_bits())
         backend = StaticVerifierBackend([own, porto], self.directory / "status")
-        app = _buffered(create_verifier_app(backend))
+        app = create_verifier_app(backend)
         self._server = server = make_test_server(app)
         accept = server.get_request
 
