@@ -339,3 +339,15 @@ def artifacts() -> Path:
     person can look at every verdict after a run."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def live_url(app: Any) -> Iterator[str]:
+    """The issuing app of the test (``app``) served over HTTP on 127.0.0.1, in threads."""
+    server = make_test_server(app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    server.server_close()

@@ -7,18 +7,15 @@ Screenshots of each page at each width go to test-artifacts/ (a11y-*.png, keyboa
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 
 from citizen_card.models import Staff
 from tests.conftest import TEST_PASSWORD, totp_codes
 from tests.e2e.accessibility import Findings, install_axe
-from tests.e2e.conftest import make_test_server
 
 pytestmark = pytest.mark.browser
 
@@ -30,17 +27,6 @@ def database_url(tmp_path: Path) -> str:
     # The browser pages are the same on either database (tests/web covers both); one
     # is enough for what a browser sees, and halves the slowest tests.
     return f"sqlite:///{tmp_path / 'a11y.db'}"
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server = make_test_server(app)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
 
 
 @pytest.fixture

@@ -10,18 +10,16 @@ gives 0) to the test. Typing, Tab and Space are the keyboard's, not clicks.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 
 from citizen_card.models import Staff
 from tests.conftest import TEST_PASSWORD
-from tests.e2e.conftest import VIEWPORTS, launch_chromium, make_test_server
+from tests.e2e.conftest import VIEWPORTS, launch_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -37,17 +35,6 @@ document.addEventListener("click", (event) => {
   }
 }, true);
 """
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server = make_test_server(app)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
 
 
 def _log_in(page: Any, live_url: str, staff: Staff) -> None:

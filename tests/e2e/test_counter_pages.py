@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 
 from citizen_card.models import Staff
 from tests.conftest import TEST_PASSWORD, photo_bytes
-from tests.e2e.conftest import launch_chromium, make_test_server
+from tests.e2e.conftest import launch_chromium
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server = make_test_server(app)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
 
 
 def test_clerk_registers_a_resident_with_a_photo_file(

@@ -4,34 +4,21 @@ languages on the card design page."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 
 from citizen_card.models import Staff
 from citizen_card.paths import TRANSLATIONS
 from tests.conftest import TEST_PASSWORD, totp_codes
-from tests.e2e.conftest import VIEWPORTS, make_test_server
+from tests.e2e.conftest import VIEWPORTS
 from verify.language import NATIVE_NAMES, SOURCE, catalogued
 
 pytestmark = pytest.mark.browser
 
 OTHERS = [code for code in catalogued(TRANSLATIONS, compiled=True) if code != SOURCE]
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server = make_test_server(app)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
 
 
 def _log_in(page: Any, url: str, staff: Staff) -> None:

@@ -4,33 +4,20 @@ about without losing the photo."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 
 from citizen_card.models import Staff
 from tests.conftest import TEST_PASSWORD, photo_bytes
-from tests.e2e.conftest import launch_chromium, make_test_server
+from tests.e2e.conftest import launch_chromium
 
 pytestmark = pytest.mark.browser
 
 VIEWPORTS = [{"width": 390, "height": 844}, {"width": 1366, "height": 768}]
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server = make_test_server(app)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
 
 
 def _log_in(page: Any, live_url: str, clerk: Staff) -> None:

@@ -8,37 +8,24 @@ desk widths; screenshots are kept in test-artifacts/.
 from __future__ import annotations
 
 import io
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import zxingcpp
-from flask import Flask
 from PIL import Image
 
 from citizen_card.models import Staff
 from citizen_card.paths import TRANSLATIONS
 from tests.conftest import TEST_PASSWORD
-from tests.e2e.conftest import VIEWPORTS, make_test_server
+from tests.e2e.conftest import VIEWPORTS
 from verify.language import SOURCE, catalogued
 
 pytestmark = pytest.mark.browser
 
 OFFERED = catalogued(TRANSLATIONS, compiled=True)
 OTHERS = [code for code in OFFERED if code != SOURCE]
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server = make_test_server(app)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
 
 
 def _scan(png: bytes) -> list[str]:
